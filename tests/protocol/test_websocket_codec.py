@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-import time
 import tracemalloc
 
 import pytest
@@ -213,16 +212,13 @@ def test_unmask_matches_reference(payload: bytes, mask: bytes) -> None:
     assert result == reference_unmask(payload, mask)
 
 
-def test_unmask_one_megabyte_is_fast() -> None:
-    # gevent-websocket 0.10.1 needs ~0.6 s here; the big-integer XOR takes milliseconds.
+def test_one_megabyte_frame() -> None:
+    # Speed is the benchmark's business (bench/); here only the result is checked.
     payload = os.urandom(1_000_000)
     masked = unmask(payload, RFC_MASK)
     frame = bytes((0x82, 0xFF)) + struct.pack("!Q", len(payload)) + RFC_MASK + masked
-    start = time.perf_counter()
     events = FrameDecoder(max_message_size=2_000_000).feed(frame)
-    elapsed = time.perf_counter() - start
     assert events == [Message(payload)]
-    assert elapsed < 0.25
 
 
 # --- decoder behaviour ---------------------------------------------------------------------
@@ -258,16 +254,14 @@ def test_many_frames_in_one_feed() -> None:
     assert decode(stream) == [Message(str(i)) for i in range(1000)]
 
 
-def test_many_small_frames_stay_linear() -> None:
+def test_many_small_frames_across_feeds() -> None:
     count = 50_000
     stream = client_frame(Opcode.BINARY, b"abcdefgh") * count
     decoder = FrameDecoder()
-    start = time.perf_counter()
     events = []
     for i in range(0, len(stream), 4096):
         events += decoder.feed(stream[i : i + 4096])
-    assert len(events) == count
-    assert time.perf_counter() - start < 3.0
+    assert events == [Message(b"abcdefgh")] * count
 
 
 def test_close_with_and_without_body() -> None:
