@@ -1,0 +1,35 @@
+"""wsgi_sio: Socket.IO (Engine.IO v4 / Socket.IO v5) as a WSGI middleware, on gevent.
+
+Wrap any WSGI application (Django's first of all) and serve the site, long-polling and
+WebSocket on one port::
+
+    sio = wsgi_sio.Server()
+
+    @sio.namespace("/chat")
+    class Chat(wsgi_sio.Namespace):
+        def on_message(self, text):
+            self.to("lobby").emit("message", text)
+
+    application = wsgi_sio.SocketIOMiddleware(django_app, sio)
+"""
+
+from .engine.http import RequestRefused
+from .engine.server import EngineServer
+from .manager import InProcessManager
+from .middleware import SocketIOMiddleware
+from .namespaces import BroadcastOperator, ConnectionRefused, Namespace
+from .server import Server
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BroadcastOperator",
+    "ConnectionRefused",
+    "EngineServer",
+    "InProcessManager",
+    "Namespace",
+    "RequestRefused",
+    "Server",
+    "SocketIOMiddleware",
+    "__version__",
+]

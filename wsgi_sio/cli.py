@@ -1,0 +1,54 @@
+"""``python -m wsgi_sio module:app --bind HOST:PORT``: any WSGI app on gevent, one port.
+
+The site, long-polling and WebSocket are all served by the one gevent server. The standard
+library is monkey-patched before the app is imported, so blocking code in the app (database
+drivers, ``time.sleep``, ``requests``) yields to other clients instead of stalling them. The
+current directory is importable, as with gunicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+
+def load_app(spec: str) -> Any:
+    module_name, _, attr = spec.partition(":")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in (attr or "application").split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def parse_bind(bind: str) -> tuple[str, int]:
+    host, _, port = bind.rpartition(":")
+    if not host:
+        host = "127.0.0.1"
+    return host.strip("[]"), int(port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m wsgi_sio", description=__doc__.splitlines()[0])
+    parser.add_argument("app", help="the WSGI application, as module:attribute")
+    parser.add_argument("--bind", "-b", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+
+    from . import green
+
+    green.patch_all()
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.path.insert(0, os.getcwd())
+    app = load_app(args.app)
+    host, port = parse_bind(args.bind)
+    green.serve(app, host, port, access_log=args.access_log)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""The Engine.IO v4 server as a WSGI application.
+
+Routing follows the reference server's ``verify()`` order: transport, origin, session id
+(unknown: code 1; a polling request for an upgraded session: code 3), then for a new session
+the method (code 2), protocol version (code 5) and, for ``transport=websocket``, a real
+upgrade (code 3). Subclass it or pass callbacks to receive connections and messages; the
+Socket.IO server does the former.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+
+from .. import runtime as runtime_mod
+from ..protocol import engineio
+from ..protocol import session as states
+from ..protocol.errors import EngineIOError, HandshakeError, WebSocketError
+from ..protocol.session import Session
+from ..protocol.websocket import accept_handshake, environ_headers
+from . import http
+from .http import (BAD_HANDSHAKE_METHOD, BAD_REQUEST, FORBIDDEN, UNKNOWN_SID,
+                   UNKNOWN_TRANSPORT, UNSUPPORTED_PROTOCOL_VERSION, BodyTooLarge,
+                   OriginPolicy, RequestRefused)
+from .scheduler import Scheduler
+from .socket import EngineSocket
+from .websocket import ConnectionGone, WebSocketTransport
+
+log = logging.getLogger("wsgi_sio")
+
+TRANSPORTS = ("polling", "websocket")
+
+
+def generate_sid() -> str:
+    """20 URL-safe characters from ``secrets``: 120 random bits, the length Node ids have."""
+    return secrets.token_urlsafe(15)
+
+
+class EngineServer:
+    """An Engine.IO server; call it as a WSGI app for requests under its path.
+
+    Callbacks (or override the ``handle_*`` methods): ``on_connect(socket)`` may raise
+    :class:`RequestRefused` to answer 403; ``on_message(socket, data)`` gets each message
+    (``str`` or ``bytes``) in order; ``on_disconnect(socket, reason)`` runs once, after the
+    last message.
+    """
+
+    def __init__(self, *, path: str = "/engine.io/", ping_interval: float = 25,
+                 ping_timeout: float = 20, max_http_buffer_size: int = 1_000_000,
+                 cors_allowed_origins: str | Iterable[str] | None = None,
+                 cookie: str | None = None, allow_upgrades: bool = True,
+                 transports: Iterable[str] = TRANSPORTS, upgrade_timeout: float = 10,
+                 max_queue: int = 10_000, async_mode: str | None = None,
+                 on_connect: Callable[[EngineSocket], Any] | None = None,
+                 on_message: Callable[[EngineSocket, str | bytes], Any] | None = None,
+                 on_disconnect: Callable[[EngineSocket, str], Any] | None = None) -> None:
+        self.path = "/" + path.strip("/") + "/"
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.max_http_buffer_size = max_http_buffer_size
+        self.origins = OriginPolicy(cors_allowed_origins)
+        self.cookie = cookie
+        self.allow_upgrades = allow_upgrades
+        self.transports = tuple(transports)
+        self.upgrade_timeout = upgrade_timeout
+        self.max_queue = max_queue
+        self.close_grace = 5.0
+        self.async_mode = async_mode
+        self.sockets: dict[str, EngineSocket] = {}
+        self._on_connect = on_connect
+        self._on_message = on_message
+        self._on_disconnect = on_disconnect
+        self._runtime: runtime_mod.Runtime | None = None
+        self._scheduler: Scheduler | None = None
+
+    # -- runtime ----------------------------------------------------------------------------
+
+    @property
+    def runtime(self) -> runtime_mod.Runtime:
+        if self._runtime is None:
+            self._runtime = runtime_mod.detect(self.async_mode)
+        return self._runtime
+
+    @property
+    def scheduler(self) -> Scheduler:
+        if self._scheduler is None:
+            self._scheduler = Scheduler(self.runtime)
+        return self._scheduler
+
+    # -- hooks for the layer above ----------------------------------------------------------
+
+    def handle_connect(self, sock: EngineSocket) -> None:
+        if self._on_connect is not None:
+            self._on_connect(sock)
+
+    def handle_message(self, sock: EngineSocket, data: str | bytes) -> None:
+        """Called in the reading greenlet; callbacks run in order in the connection's worker."""
+        if self._on_message is not None:
+            sock.run_in_order(self._on_message, sock, data)
+
+    def handle_disconnect(self, sock: EngineSocket, reason: str) -> None:
+        if self._on_disconnect is not None:
+            self._on_disconnect(sock, reason)
+
+    def forget(self, sock: EngineSocket) -> None:
+        if self.sockets.get(sock.sid) is sock:
+            del self.sockets[sock.sid]
+
+    def close_all(self, reason: str = states.SERVER_SHUTTING_DOWN) -> None:
+        for sock in list(self.sockets.values()):
+            sock.close(reason)
+
+    # -- WSGI ---------------------------------------------------------------------------------
+
+    def handles(self, path: str) -> bool:
+        return path.startswith(self.path) or path + "/" == self.path
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=32)
+        except ValueError:
+            return http.error(start_response, BAD_REQUEST)
+        params = {k: v[0] for k, v in query.items()}
+        transport = params.get("transport")
+        if transport not in self.transports:
+            return http.error(start_response, UNKNOWN_TRANSPORT)
+        if not self.origins.allows(environ):
+            return http.error(start_response, FORBIDDEN, "Not an accepted origin")
+        method = environ.get("REQUEST_METHOD", "GET")
+        cors = self.origins.headers(environ)
+        sid = params.get("sid")
+        if sid is not None:
+            sock = self.sockets.get(sid)
+            if sock is None:
+                return http.error(start_response, UNKNOWN_SID, extra=cors)
+            if transport == "websocket":
+                return self._upgrade(sock, params, environ, start_response)
+            if sock.transport != "polling":
+                return http.error(start_response, BAD_REQUEST, extra=cors)
+            if method == "GET":
+                return self._poll(sock, start_response, cors)
+            if method == "POST":
+                return self._post(sock, environ, start_response, cors)
+            if method == "OPTIONS":
+                return self.origins.preflight(environ, start_response)
+            return http.error(start_response, BAD_REQUEST, extra=cors)
+        if method == "OPTIONS" and environ.get("HTTP_ORIGIN") and cors:
+            return self.origins.preflight(environ, start_response)
+        if method != "GET":
+            return http.error(start_response, BAD_HANDSHAKE_METHOD, extra=cors)
+        if params.get("EIO") != "4":
+            return http.error(start_response, UNSUPPORTED_PROTOCOL_VERSION, extra=cors)
+        if transport == "websocket":
+            return self._websocket_handshake(environ, start_response)
+        return self._polling_handshake(environ, start_response, cors)
+
+    # -- handshake ----------------------------------------------------------------------------
+
+    def _new_socket(self, transport: str, upgrades: list[str], environ: dict[str, Any]) -> EngineSocket:
+        rt = self.runtime
+        session = Session(generate_sid(), transport, rt.monotonic(),
+                          ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
+                          max_payload=self.max_http_buffer_size, upgrades=upgrades,
+                          max_queue=self.max_queue, upgrade_timeout=self.upgrade_timeout)
+        return EngineSocket(self, session, environ)
+
+    def _register(self, sock: EngineSocket) -> None:
+        self.sockets[sock.sid] = sock
+        sock.start()
+
+    def _polling_handshake(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                           cors: list[tuple[str, str]]) -> Iterable[bytes]:
+        upgrades = (["websocket"] if self.allow_upgrades and "websocket" in self.transports
+                    and self.runtime.websocket_capable(start_response) else [])
+        sock = self._new_socket("polling", upgrades, environ)
+        try:
+            self.handle_connect(sock)
+        except RequestRefused as exc:
+            return http.error(start_response, FORBIDDEN, exc.message, extra=cors)
+        packets = sock.take_outgoing()  # the open packet, and anything the hook queued
+        self._register(sock)
+        headers = list(cors)
+        if self.cookie:
+            headers.append(("Set-Cookie", f"{self.cookie}={sock.sid}; Path=/; HttpOnly; SameSite=Lax"))
+        return self._payload_response(start_response, packets, headers)
+
+    def _payload_response(self, start_response: Callable[..., Any], packets: list[engineio.Packet],
+                          headers: list[tuple[str, str]]) -> list[bytes]:
+        body = engineio.encode_payload(packets).encode()
+        headers.append(("Cache-Control", "no-store"))
+        return http.respond(start_response, "200 OK", body, "text/plain; charset=UTF-8", headers)
+
+    def _accept_websocket(self, environ: dict[str, Any],
+                          start_response: Callable[..., Any]) -> tuple[WebSocketTransport | None, list[bytes] | None]:
+        """Switch the connection to WebSocket: (transport, None), or (None, an error answer)."""
+        conn = self.runtime.raw_connection(environ, start_response)
+        if conn is None:
+            return None, http.error(start_response, BAD_REQUEST)
+        if not conn.handshake_done:
+            try:
+                headers = accept_handshake(environ_headers(environ))
+            except HandshakeError as exc:
+                body = exc.reason.encode()
+                return None, http.respond(start_response, f"{exc.status} {_reason(exc.status)}", body,
+                                          "text/plain; charset=UTF-8",
+                                          exc.headers + [("Connection", "close")])
+            write = start_response("101 Switching Protocols", headers)
+            write(b"")
+        return WebSocketTransport(conn, self.runtime, self.max_http_buffer_size), None
+
+    def _websocket_handshake(self, environ: dict[str, Any],
+                             start_response: Callable[..., Any]) -> Iterable[bytes]:
+        ws, refusal = self._accept_websocket(environ, start_response)
+        if ws is None:
+            return refusal or []
+        sock = self._new_socket("websocket", [], environ)
+        try:
+            self.handle_connect(sock)
+        except RequestRefused:
+            ws.close(1008, "forbidden")
+            return []
+        self._register(sock)
+        sock.attach_websocket(ws)
+        self._serve_websocket(sock, ws)
+        return []
+
+    # -- polling ------------------------------------------------------------------------------
+
+    def _poll(self, sock: EngineSocket, start_response: Callable[..., Any],
+              cors: list[tuple[str, str]]) -> Iterable[bytes]:
+        packets = sock.poll()
+        if packets is None:
+            return http.error(start_response, BAD_REQUEST, extra=cors)
+        if sock.closed:
+            self.forget(sock)
+        return self._payload_response(start_response, packets, list(cors))
+
+    def _post(self, sock: EngineSocket, environ: dict[str, Any], start_response: Callable[..., Any],
+              cors: list[tuple[str, str]]) -> Iterable[bytes]:
+        if not sock.begin_post():
+            sock.close(states.TRANSPORT_ERROR)
+            return http.error(start_response, BAD_REQUEST, "Overlapping POST", extra=cors)
+        try:
+            if environ.get("CONTENT_TYPE", "").startswith("application/octet-stream"):
+                # v4 polling carries binary as base64 text; a binary body is a v3 client.
+                sock.close(states.TRANSPORT_ERROR)
+                return http.error(start_response, BAD_REQUEST, "Binary payloads are not supported on EIO=4",
+                                  extra=cors)
+            try:
+                body = http.read_body(environ, self.max_http_buffer_size)
+            except BodyTooLarge:
+                return http.respond(start_response, "413 Payload Too Large",
+                                    b'{"code":3,"message":"Payload too large"}', "application/json",
+                                    list(cors) + [("Connection", "close")])
+            except (ValueError, OSError):
+                return http.error(start_response, BAD_REQUEST, extra=cors)
+            try:
+                packets = engineio.decode_payload(body.decode("utf-8"))
+            except (UnicodeDecodeError, EngineIOError) as exc:
+                log.info("closing Engine.IO session %s: %s", sock.sid, exc)
+                sock.close(states.PARSE_ERROR, notify_client=False)
+                return http.error(start_response, BAD_REQUEST, str(exc), extra=cors)
+            sock.receive(packets)
+            return http.respond(start_response, "200 OK", b"ok", "text/html; charset=UTF-8", cors)
+        finally:
+            sock.end_post()
+
+    # -- websocket ----------------------------------------------------------------------------
+
+    def _upgrade(self, sock: EngineSocket, params: dict[str, str], environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if params.get("EIO") != "4":
+            return http.error(start_response, UNSUPPORTED_PROTOCOL_VERSION)
+        if not sock.session.can_upgrade():
+            return http.error(start_response, BAD_REQUEST)
+        ws, refusal = self._accept_websocket(environ, start_response)
+        if ws is None:
+            return refusal or []
+        rt = self.runtime
+        sock.session.begin_upgrade(rt.monotonic())
+        sock.probing = ws
+        sock.start()
+        try:
+            while True:
+                packets = ws.read_packets()
+                for packet in packets:
+                    outcome, reply = sock.session.probe(packet)
+                    if outcome == "reply":
+                        ws.send_packet(reply)
+                        sock.end_poll_with_noop()
+                    elif outcome == "upgraded":
+                        sock.attach_websocket(ws)
+                        break
+                    else:
+                        ws.close(1000)
+                        return []
+                else:
+                    continue
+                break
+        except (ConnectionGone, WebSocketError, EngineIOError) as exc:
+            sock.session.abort_upgrade()
+            if isinstance(exc, WebSocketError):
+                ws.close(exc.code, exc.reason)
+            else:
+                ws.close(1000)
+            return []
+        # Packets that came in the same batch after ``5`` belong to the session now.
+        rest = packets[packets.index(packet) + 1:]
+        if rest:
+            sock.receive(rest)
+        self._serve_websocket(sock, ws)
+        return []
+
+    def _serve_websocket(self, sock: EngineSocket, ws: WebSocketTransport) -> None:
+        """Read until the client or the session goes; this is the request's greenlet."""
+        try:
+            while not sock.closed:
+                sock.receive(ws.read_packets())
+        except ConnectionGone:
+            sock.close(states.TRANSPORT_CLOSE, notify_client=False)
+        except WebSocketError as exc:
+            log.info("closing WebSocket of session %s: %s (%d)", sock.sid, exc.reason, exc.code)
+            ws.close(exc.code, exc.reason)
+            sock.close(states.TRANSPORT_ERROR, notify_client=False)
+        except EngineIOError as exc:
+            log.info("closing Engine.IO session %s: %s", sock.sid, exc)
+            sock.close(states.PARSE_ERROR, notify_client=False)
+        finally:
+            ws.close(1000)
+
+
+def _reason(status: int) -> str:
+    return {400: "Bad Request", 426: "Upgrade Required"}.get(status, "Bad Request")

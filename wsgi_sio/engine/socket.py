@@ -1,0 +1,253 @@
+"""One Engine.IO connection on the I/O side: the protocol session plus what it is attached to.
+
+An ``EngineSocket`` owns a :class:`~wsgi_sio.protocol.session.Session`, wakes the pending
+long-poll or writes to the WebSocket when packets are queued, runs the heartbeat on the
+server's scheduler, and hands incoming messages to the application *in order* through a
+lazily started worker: a handler that blocks (a database query, a call waiting for the
+client's ack) holds up only this connection's later messages, never the reader that must
+still receive that ack, and never another client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..protocol import session as states
+from ..protocol.engineio import Packet, PacketType
+from ..protocol.session import Session
+
+if TYPE_CHECKING:
+    from .scheduler import Timer
+    from .server import EngineServer
+    from .websocket import WebSocketTransport
+
+log = logging.getLogger("wsgi_sio")
+
+
+class EngineSocket:
+    """A connected Engine.IO client. ``sid``, ``environ`` and ``transport`` are public."""
+
+    def __init__(self, server: EngineServer, session: Session, environ: dict[str, Any]) -> None:
+        self.server = server
+        self.session = session
+        self.sid = session.sid
+        self.environ = environ
+        self.runtime = server.runtime
+        self.ws: WebSocketTransport | None = None
+        self.closed = False
+        self._lock = self.runtime.lock()
+        self._poll_event = self.runtime.event()
+        self._poll_waiting = False
+        self._post_active = False
+        self._noop_pending = False
+        self._timer: Timer | None = None
+        self._inbox: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        #: the WebSocket being probed during an upgrade, closed if the probe times out
+        self.probing: WebSocketTransport | None = None
+        self._worker_running = False
+        #: free for the layer above (the Socket.IO server keeps its client state here)
+        self.context: Any = None
+
+    @property
+    def transport(self) -> str:
+        return self.session.transport
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def send(self, data: str | bytes) -> bool:
+        """Queue one message for the client. False when the connection is gone."""
+        return self.send_packets((Packet(PacketType.MESSAGE, data),))
+
+    def send_packets(self, packets: Any) -> bool:
+        with self._lock:
+            ok = True
+            for packet in packets:
+                if not self.session.send(packet):
+                    ok = False
+                    break
+            closing = self.session.state is states.CLOSED
+        if closing:
+            self._on_closed()
+            return False
+        self.flush()
+        return ok
+
+    def flush(self) -> None:
+        ws = self.ws
+        if ws is not None:
+            ws.flush(self)
+        elif self._poll_waiting:
+            self._poll_event.set()
+
+    def take_outgoing(self) -> list[Packet]:
+        with self._lock:
+            return self.session.drain()
+
+    # -- receiving --------------------------------------------------------------------------
+
+    def receive(self, packets: list[Packet]) -> None:
+        """Apply packets from the client's current transport."""
+        now = self.runtime.monotonic()
+        for packet in packets:
+            with self._lock:
+                data = self.session.receive(packet, now)
+                closed = self.session.state is states.CLOSED
+            if data is not None:
+                try:
+                    self.server.handle_message(self, data)
+                except Exception:
+                    log.exception("error handling a message of Engine.IO session %s", self.sid)
+            if closed:
+                self._on_closed()
+                return
+            if packet.type is PacketType.PONG:
+                self._arm()
+
+    def run_in_order(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` after everything queued before it for this connection.
+
+        The worker greenlet exists only while there is work, so idle connections cost none.
+        """
+        self._inbox.append((fn, args))
+        if not self._worker_running:
+            self._worker_running = True
+            self.runtime.spawn(self._work)
+
+    def _work(self) -> None:
+        inbox = self._inbox
+        try:
+            while inbox:
+                fn, args = inbox.popleft()
+                try:
+                    fn(*args)
+                except Exception:
+                    log.exception("error in a handler of Engine.IO session %s", self.sid)
+        finally:
+            self._worker_running = False
+            if inbox:  # something arrived between the last check and the flag
+                self._worker_running = True
+                self.runtime.spawn(self._work)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def close(self, reason: str = states.FORCED_CLOSE, notify_client: bool = True) -> None:
+        """Server-side close; the client gets a ``close`` packet where it can still be sent."""
+        with self._lock:
+            first = self.session.close(reason, notify_client=notify_client)
+        if first:
+            self._on_closed()
+
+    def _on_closed(self) -> None:
+        """Runs once when the session reaches CLOSED, whoever closed it."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        ws = self.ws
+        if ws is not None:
+            ws.flush(self)
+            ws.close(1000)
+            self.server.forget(self)
+        elif self._poll_waiting or not self.session.outgoing:
+            self._poll_event.set()
+            self.server.forget(self)
+        else:
+            # A close packet waits for the client's next poll; keep the sid known until then.
+            self.server.scheduler.call_later(self.server.close_grace, lambda: self.server.forget(self))
+        if self.probing is not None:
+            self.probing.close(1000)
+        self.run_in_order(self.server.handle_disconnect, self, self.session.close_reason or "")
+
+    def start(self) -> None:
+        self._arm()
+
+    def _arm(self) -> None:
+        deadline = self.session.next_deadline()
+        if deadline is None:
+            return
+        timer = self._timer
+        if timer is not None and not timer.cancelled and timer.when <= deadline:
+            return  # an earlier timer will fire and re-arm
+        if timer is not None:
+            timer.cancel()
+        self._timer = self.server.scheduler.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        with self._lock:
+            before = len(self.session.outgoing)
+            self.session.tick(self.runtime.monotonic())
+            closed = self.session.state is states.CLOSED
+            queued = len(self.session.outgoing) > before
+        if closed:
+            self._on_closed()
+            return
+        if queued:
+            self.flush()
+        probe = self.probing
+        if probe is not None and self.session.upgrade_deadline is None and self.ws is not probe:
+            self.probing = None  # the upgrade timed out: polling goes on
+            probe.close(1000)
+        self._arm()
+
+    # -- long-polling -----------------------------------------------------------------------
+
+    def poll(self) -> list[Packet] | None:
+        """Serve one polling GET: wait for packets and take them all. None: overlapping GET."""
+        with self._lock:
+            if self._poll_waiting:
+                overlap = True
+            else:
+                overlap = False
+                self._poll_waiting = True
+        if overlap:
+            # Spec: one GET at a time. The second is refused and the session ends; the first
+            # is answered with the close packet.
+            self.close(states.TRANSPORT_ERROR)
+            return None
+        try:
+            limit = self.session.ping_interval + self.session.ping_timeout + 5
+            while True:
+                with self._lock:
+                    packets = self.session.drain()
+                    self._poll_event.clear()
+                    if packets:
+                        if self.session.state is states.CLOSED:
+                            self.server.forget(self)
+                        return packets
+                    if self.session.state is states.CLOSED or self._noop_pending or self.ws is not None:
+                        self._noop_pending = False
+                        return [Session.noop()]
+                if not self._poll_event.wait(limit):
+                    return [Session.noop()]
+        finally:
+            self._poll_waiting = False
+
+    def end_poll_with_noop(self) -> None:
+        """Upgrade step: let the client's outstanding GET return so it can pause polling."""
+        self._noop_pending = True
+        self._poll_event.set()
+
+    def begin_post(self) -> bool:
+        with self._lock:
+            if self._post_active:
+                return False
+            self._post_active = True
+            return True
+
+    def end_post(self) -> None:
+        self._post_active = False
+
+    def attach_websocket(self, ws: WebSocketTransport) -> None:
+        """Make ``ws`` the transport (a direct WebSocket session, or a completed upgrade)."""
+        self.ws = ws
+        self.probing = None
+        if self._poll_waiting:
+            self._poll_event.set()
+        ws.flush(self)
+
+
+Callback = Callable[..., Any]

@@ -1,0 +1,149 @@
+"""Everything that touches gevent: the runtime primitives, the raw socket behind an
+upgraded request, and the one-port server used by ``python -m wsgi_sio``.
+
+Two gevent front ends are supported:
+
+* gevent's own ``pywsgi`` handler (and gunicorn's ``gevent_pywsgi`` worker). For a request
+  carrying ``Upgrade: websocket`` it hands the application the raw input stream as
+  ``wsgi.input`` and treats a ``101`` response as an upgraded connection, so wsgi_sio performs
+  the WebSocket handshake itself, only on its own path, with proper 400/426 answers.
+* gevent-websocket's ``WebSocketHandler`` (and gunicorn's ``GeventWebSocketWorker``), which has
+  already sent the 101 before the application runs. wsgi_sio then takes over the socket from its
+  ``WebSocket`` object and does its own framing, since that object's framing has no size limits,
+  sends no close code and unmasks byte by byte.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import gevent
+import gevent.event
+import gevent.lock
+from gevent import pywsgi
+
+from .runtime import Runtime
+
+log = logging.getLogger("wsgi_sio")
+
+
+class GeventRuntime(Runtime):
+    name = "gevent"
+
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return gevent.spawn(fn, *args)
+
+    def event(self) -> gevent.event.Event:
+        return gevent.event.Event()
+
+    def lock(self) -> Any:
+        return gevent.lock.Semaphore()
+
+    def sleep(self, seconds: float) -> None:
+        gevent.sleep(seconds)
+
+    def websocket_capable(self, start_response: Callable[..., Any]) -> bool:
+        return websocket_capable(start_response)
+
+    def raw_connection(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return raw_connection(environ, start_response)
+
+
+class RawConnection:
+    """The byte stream under an upgraded request: ``recv`` some bytes, ``sendall`` bytes.
+
+    ``handshake_done`` tells whether a 101 has already been written by the server's handler
+    (gevent-websocket) or still has to be written by us (plain pywsgi).
+    """
+
+    __slots__ = ("recv", "sendall", "close", "handshake_done")
+
+    def __init__(self, recv: Callable[[int], bytes], sendall: Callable[[bytes], Any],
+                 close: Callable[[], None], handshake_done: bool) -> None:
+        self.recv = recv
+        self.sendall = sendall
+        self.close = close
+        self.handshake_done = handshake_done
+
+
+def websocket_capable(start_response: Callable[..., Any]) -> bool:
+    """Whether the server that called us can switch this connection to WebSocket."""
+    return isinstance(getattr(start_response, "__self__", None), pywsgi.WSGIHandler)
+
+
+def raw_connection(environ: dict[str, Any], start_response: Callable[..., Any]) -> RawConnection | None:
+    """The raw stream of an ``Upgrade: websocket`` request, or None where there is none."""
+    ws = environ.get("wsgi.websocket")
+    if ws is not None:  # gevent-websocket already answered 101
+        handler = ws.handler
+        # Keep gevent-websocket from writing its own (code-less) close frame when we return.
+        ws.closed = True
+        return RawConnection(handler.rfile.read1, handler.socket.sendall,
+                             handler.rfile.close, handshake_done=True)
+    handler = getattr(start_response, "__self__", None)
+    if isinstance(handler, pywsgi.WSGIHandler) and environ.get("wsgi.input") is handler.rfile:
+        rfile = handler.rfile
+        return RawConnection(rfile.read1, handler.socket.sendall, rfile.close,
+                             handshake_done=False)
+    return None
+
+
+class _Handler(pywsgi.WSGIHandler):
+    """pywsgi's handler with Nagle off: a long-poll answer must not wait for a delayed ACK."""
+
+    def handle(self) -> None:
+        try:
+            import socket
+
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        super().handle()
+
+
+def make_server(app: Callable[..., Any], host: str, port: int, **kw: Any) -> pywsgi.WSGIServer:
+    """A gevent WSGI server for ``app`` on ``host:port`` (port 0 picks a free one)."""
+    kw.setdefault("handler_class", _Handler)
+    kw.setdefault("log", None)
+    kw.setdefault("error_log", log)
+    return pywsgi.WSGIServer((host, port), app, **kw)
+
+
+def patch_all() -> None:
+    """Make the standard library cooperative; must run before the app is imported."""
+    from gevent import monkey
+
+    monkey.patch_all()
+
+
+def serve(app: Callable[..., Any], host: str, port: int, *, access_log: bool = False) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM; then close every Socket.IO client and stop."""
+    import signal
+
+    server = make_server(app, host, port, log="default" if access_log else None)
+    server.start()
+    address = server.address
+    print(f"wsgi_sio: serving on http://{address[0]}:{address[1]}/", flush=True)
+    stopping = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stopping.set)
+    gevent.signal_handler(signal.SIGINT, stopping.set)
+    stopping.wait()
+    log.info("shutting down")
+    for engine in _engines_of(app):
+        engine.close_all()
+    server.stop(timeout=5)
+
+
+def _engines_of(app: Any) -> list[Any]:
+    """Engine servers reachable from ``app`` through wrapping middleware."""
+    found = []
+    seen = set()
+    while app is not None and id(app) not in seen:
+        seen.add(id(app))
+        server = getattr(app, "server", None)
+        engine = getattr(server, "engine", None) or getattr(app, "engine", None)
+        if engine is not None and hasattr(engine, "close_all"):
+            found.append(engine)
+        app = getattr(app, "app", None)
+    return found

@@ -1,0 +1,133 @@
+"""Who is in which room, and delivering one packet to many sockets.
+
+The in-process manager is the default: rooms are dictionaries in this process. Every emit,
+broadcast and room operation of the server goes through a manager, so one that spans
+processes (Redis) can take its place without the API changing.
+
+A broadcast is encoded once: the Socket.IO packet becomes its Engine.IO packets a single
+time, and every recipient gets the same objects queued.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from .protocol import engineio
+from .protocol import socketio as sio_proto
+
+if TYPE_CHECKING:
+    from .namespaces import Namespace
+
+
+def to_engine_packets(packet: sio_proto.Packet) -> list[engineio.Packet]:
+    """Encode a Socket.IO packet once into the Engine.IO messages that carry it."""
+    return [engineio.Packet(engineio.PacketType.MESSAGE, part) for part in sio_proto.encode(packet)]
+
+
+def as_set(value: str | Iterable[str] | None) -> set[str]:
+    if value is None:
+        return set()
+    if isinstance(value, str):
+        return {value}
+    return set(value)
+
+
+class InProcessManager:
+    """Rooms and broadcasts for the sockets of this process."""
+
+    def __init__(self) -> None:
+        # namespace -> room -> {sid: socket}; every socket is in the room named by its sid
+        self.rooms: dict[str, dict[str, dict[str, Namespace]]] = {}
+        # namespace -> sid -> socket
+        self.sockets: dict[str, dict[str, Namespace]] = {}
+
+    # -- membership ---------------------------------------------------------------------------
+
+    def add(self, socket: Namespace) -> None:
+        self.sockets.setdefault(socket.namespace, {})[socket.sid] = socket
+        self.join(socket, socket.sid)
+
+    def remove(self, socket: Namespace) -> None:
+        nsp_rooms = self.rooms.get(socket.namespace, {})
+        for room in list(socket._rooms):
+            members = nsp_rooms.get(room)
+            if members is not None:
+                members.pop(socket.sid, None)
+                if not members:
+                    del nsp_rooms[room]
+        socket._rooms.clear()
+        self.sockets.get(socket.namespace, {}).pop(socket.sid, None)
+
+    def join(self, socket: Namespace, room: str) -> None:
+        self.rooms.setdefault(socket.namespace, {}).setdefault(room, {})[socket.sid] = socket
+        socket._rooms.add(room)
+
+    def leave(self, socket: Namespace, room: str) -> None:
+        members = self.rooms.get(socket.namespace, {}).get(room)
+        if members is not None:
+            members.pop(socket.sid, None)
+            if not members:
+                del self.rooms[socket.namespace][room]
+        socket._rooms.discard(room)
+
+    def close_room(self, namespace: str, room: str) -> None:
+        members = self.rooms.get(namespace, {}).pop(room, {})
+        for socket in members.values():
+            socket._rooms.discard(room)
+
+    def get(self, namespace: str, sid: str) -> Namespace | None:
+        return self.sockets.get(namespace, {}).get(sid)
+
+    def members(self, namespace: str, rooms: str | Iterable[str] | None = None,
+                skip: str | Iterable[str] | None = None) -> list[Namespace]:
+        """The sockets in any of ``rooms`` (all of the namespace when None) and in none of ``skip``.
+
+        ``skip`` names rooms too; a sid is the name of its socket's own room.
+        """
+        if rooms is None:
+            chosen = dict(self.sockets.get(namespace, {}))
+        else:
+            chosen = {}
+            nsp_rooms = self.rooms.get(namespace, {})
+            for room in as_set(rooms):
+                chosen.update(nsp_rooms.get(room, {}))
+        if skip:
+            nsp_rooms = self.rooms.get(namespace, {})
+            for room in as_set(skip):
+                for sid in nsp_rooms.get(room, ()):
+                    chosen.pop(sid, None)
+        return list(chosen.values())
+
+    # -- delivery -----------------------------------------------------------------------------
+
+    def emit(self, packet: sio_proto.Packet, rooms: str | Iterable[str] | None = None,
+             skip: str | Iterable[str] | None = None) -> int:
+        """Deliver ``packet`` to every matching socket of its namespace; returns how many."""
+        recipients = self.members(packet.namespace, rooms, skip)
+        if not recipients:
+            return 0
+        encoded = to_engine_packets(packet)
+        for socket in recipients:
+            socket._deliver(encoded)
+        return len(recipients)
+
+    def disconnect(self, namespace: str, rooms: str | Iterable[str] | None = None,
+                   skip: str | Iterable[str] | None = None) -> None:
+        for socket in self.members(namespace, rooms, skip):
+            socket.disconnect()
+
+    def join_many(self, namespace: str, room: str, rooms: str | Iterable[str] | None = None,
+                  skip: str | Iterable[str] | None = None) -> None:
+        for socket in self.members(namespace, rooms, skip):
+            self.join(socket, room)
+
+    def leave_many(self, namespace: str, room: str, rooms: str | Iterable[str] | None = None,
+                   skip: str | Iterable[str] | None = None) -> None:
+        for socket in self.members(namespace, rooms, skip):
+            self.leave(socket, room)
+
+    def list_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None) -> list[tuple[str, set[str]]]:
+        return [(s.sid, set(s._rooms)) for s in self.members(namespace, rooms)]
+
+
+__all__ = ["InProcessManager", "to_engine_packets"]

@@ -1,0 +1,237 @@
+"""Namespaces: where users write their server code.
+
+A namespace is a class whose ``on_<event>`` methods handle the client's events. One instance
+is made for every client connection to the namespace, so state kept on ``self`` belongs to
+that client; the instance is also the handle for talking back to it (``emit``, ``call``,
+``join``, ``disconnect``). Function handlers registered with ``Server.on`` receive the same
+instance as their first argument.
+
+Delivery rule: packets for a socket whose CONNECT is still being decided (its ``on_connect``
+is running) are held, and sent after the CONNECT acknowledgement; if the connection is
+refused they are dropped. That is what lets ``on_connect`` emit a welcome and join rooms.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from .protocol import engineio
+from .protocol.socketio import Packet, PacketType
+
+if TYPE_CHECKING:
+    from .server import Client, Server
+
+log = logging.getLogger("wsgi_sio")
+
+CONNECTING = "connecting"
+CONNECTED = "connected"
+DISCONNECTED = "disconnected"
+
+_GONE = object()  # handed to a waiting call() when the client disconnects first
+
+
+class ConnectionRefused(Exception):
+    """Raise in ``on_connect`` to refuse the client; it gets ``connect_error`` with these."""
+
+    def __init__(self, message: str = "Connection refused", data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"message": self.message}
+        if self.data is not None:
+            payload["data"] = self.data
+        return payload
+
+
+def ack_arguments(result: Any) -> list[Any]:
+    """A handler's return value as acknowledgement arguments: a tuple spreads, None is none."""
+    if result is None:
+        return []
+    if isinstance(result, tuple):
+        return list(result)
+    return [result]
+
+
+class BroadcastOperator:
+    """A target for broadcasts: some rooms of a namespace, minus some rooms (or sids).
+
+    Made by ``Namespace.to()``/``broadcast`` and ``Server.to()``; chain ``to()`` and
+    ``except_()`` to narrow it, then ``emit``.
+    """
+
+    def __init__(self, server: Server, namespace: str, rooms: frozenset[str] | None = None,
+                 skip: frozenset[str] = frozenset()) -> None:
+        self._server = server
+        self._namespace = namespace
+        self._rooms = rooms
+        self._skip = skip
+
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+        added = frozenset([room] if isinstance(room, str) else room)
+        return BroadcastOperator(self._server, self._namespace, (self._rooms or frozenset()) | added,
+                                 self._skip)
+
+    in_ = to
+
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+        added = frozenset([room] if isinstance(room, str) else room)
+        return BroadcastOperator(self._server, self._namespace, self._rooms, self._skip | added)
+
+    def emit(self, event: str, *args: Any) -> None:
+        self._server.emit(event, *args, to=self._rooms, skip_sid=self._skip or None,
+                          namespace=self._namespace)
+
+    def send(self, data: Any) -> None:
+        self.emit("message", data)
+
+    def disconnect(self) -> None:
+        self._server.manager.disconnect(self._namespace, self._rooms, self._skip)
+
+
+class Namespace:
+    """Subclass it, add ``on_<event>`` methods, register it with ``@server.namespace(path)``.
+
+    Per connection: ``sid`` (the Socket.IO id, not the Engine.IO one), ``eio_sid``,
+    ``namespace``, ``environ`` (the handshake request), ``auth`` (the CONNECT payload),
+    ``session`` (a dict of your own), ``rooms``.
+    """
+
+    def __init__(self, server: Server, client: Client, namespace: str, sid: str, auth: Any) -> None:
+        self.server = server
+        self.client = client
+        self.namespace = namespace
+        self.sid = sid
+        self.auth = auth
+        self.session: dict[str, Any] = {}
+        self.state = CONNECTING
+        self._rooms: set[str] = set()
+        self._held: list[list[engineio.Packet]] = []
+        self._acks: dict[int, Callable[..., Any]] = {}
+        self._next_ack = 0
+
+    # -- what users override ------------------------------------------------------------------
+
+    def on_connect(self, auth: Any) -> Any:
+        """Accept the connection (the default). Raise ``ConnectionRefused`` or return False to refuse."""
+        return None
+
+    def on_disconnect(self, reason: str) -> None:
+        """The connection ended; ``reason`` as the reference server names it."""
+
+    def catch_all(self, event: str, *args: Any) -> Any:
+        """Override to receive events that have no ``on_<event>`` handler (ignored otherwise)."""
+        return None
+
+    # -- facts --------------------------------------------------------------------------------
+
+    @property
+    def eio_sid(self) -> str:
+        return self.client.sock.sid
+
+    @property
+    def environ(self) -> dict[str, Any]:
+        return self.client.sock.environ
+
+    @property
+    def rooms(self) -> frozenset[str]:
+        return frozenset(self._rooms)
+
+    @property
+    def connected(self) -> bool:
+        return self.state == CONNECTED
+
+    # -- talking to this client ---------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Send ``event`` to this client; ``callback(*ack_args)`` runs when it acknowledges."""
+        ack_id = self._register_ack(callback) if callback is not None else None
+        self._send(Packet(PacketType.EVENT, self.namespace, [event, *args], ack_id))
+
+    def send(self, data: Any, callback: Callable[..., Any] | None = None) -> None:
+        self.emit("message", data, callback=callback)
+
+    def call(self, event: str, *args: Any, timeout: float = 60) -> Any:
+        """Emit and wait for the client's acknowledgement; returns its argument(s).
+
+        One argument comes back as itself, none as None, several as a tuple. Raises
+        ``TimeoutError`` if no acknowledgement comes within ``timeout`` seconds, and
+        ``ConnectionError`` if the client disconnects first.
+        """
+        done = self.server.runtime.event()
+        box: list[Any] = []
+
+        def resolve(*ack: Any) -> None:
+            box.append(ack)
+            done.set()
+
+        resolve.immediate = True  # type: ignore[attr-defined]
+        ack_id = self._register_ack(resolve)
+        self._send(Packet(PacketType.EVENT, self.namespace, [event, *args], ack_id))
+        if not done.wait(timeout):
+            self._acks.pop(ack_id, None)
+            raise TimeoutError(f"no acknowledgement of {event!r} within {timeout} s")
+        if box[0][:1] == (_GONE,):
+            raise ConnectionError("the client disconnected before acknowledging")
+        ack = box[0]
+        return None if not ack else ack[0] if len(ack) == 1 else ack
+
+    def join(self, room: str) -> None:
+        self.server.manager.join(self, room)
+
+    def leave(self, room: str) -> None:
+        if room != self.sid:
+            self.server.manager.leave(self, room)
+
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Everyone in ``room`` but this client (as ``socket.to(room)`` in the Node server)."""
+        return BroadcastOperator(self.server, self.namespace, skip=frozenset([self.sid])).to(room)
+
+    in_ = to
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Everyone in this namespace but this client."""
+        return BroadcastOperator(self.server, self.namespace, skip=frozenset([self.sid]))
+
+    def disconnect(self) -> None:
+        """Disconnect this client from this namespace (it gets a DISCONNECT packet)."""
+        if self.state == DISCONNECTED:
+            return
+        self._send(Packet(PacketType.DISCONNECT, self.namespace))
+        self.client.close_namespace(self, "server namespace disconnect")
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _register_ack(self, callback: Callable[..., Any]) -> int:
+        ack_id = self._next_ack
+        self._next_ack += 1
+        self._acks[ack_id] = callback
+        return ack_id
+
+    def _send(self, packet: Packet) -> None:
+        from .manager import to_engine_packets
+
+        self._deliver(to_engine_packets(packet))
+
+    def _deliver(self, packets: list[engineio.Packet]) -> None:
+        if self.state == CONNECTED:
+            self.client.sock.send_packets(packets)
+        elif self.state == CONNECTING:
+            self._held.append(packets)
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for packets in held:
+            self.client.sock.send_packets(packets)
+
+    def _fail_acks(self) -> None:
+        acks, self._acks = self._acks, {}
+        for callback in acks.values():
+            if getattr(callback, "immediate", False):
+                callback(_GONE)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.namespace} sid={self.sid} {self.state}>"

@@ -1,0 +1,208 @@
+"""The Engine.IO v4 session state machine, with no I/O and no clock of its own.
+
+A transport feeds it the packets it decoded and the current time; it answers with what
+happened (a message, or the end of the session) and keeps the packets waiting to be written
+in ``outgoing``. Timers are deadlines the caller asks for (``deadline``) and reports back
+(``tick``). The rules, from the engine.io-protocol v4 specification:
+
+* The session opens on its first transport; the ``open`` packet is the first thing written
+  ("Handshake").
+* Heartbeat ("Heartbeat"): ``ping_interval`` after the open, and after every pong, the server
+  queues a ``ping`` and waits ``ping_timeout`` for the ``pong``. The wait starts when the ping
+  is queued, not when a poll carries it. A missing pong ends the session (``ping timeout``).
+  A ``ping`` from the client is the v3 direction and ends the session (``transport error``).
+* ``close`` from the client ends the session (``transport close``); a ``message`` is delivered;
+  ``upgrade`` and ``noop`` are only valid on a probing transport (see ``probe``).
+* Upgrade ("Upgrade"): only a polling session that is not already upgrading may start one.
+  On the new transport the client sends ``2probe``, the server answers ``3probe``, and the
+  client's ``5`` completes the switch. Anything else on the probing transport, or
+  ``upgrade_timeout`` without ``5``, abandons the probe; the session stays on polling.
+* Once closed, a session accepts nothing and queues nothing more; the ``close`` packet it
+  queued when the server ended it stays in ``outgoing`` for the transport to deliver.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Iterable
+
+from .engineio import Packet, PacketType
+
+# States
+OPEN = "open"
+UPGRADING = "upgrading"
+CLOSED = "closed"
+
+# Close reasons, as the reference server names them (socket.io DisconnectReason).
+PING_TIMEOUT = "ping timeout"
+TRANSPORT_CLOSE = "transport close"
+TRANSPORT_ERROR = "transport error"
+PARSE_ERROR = "parse error"
+FORCED_CLOSE = "forced close"
+SERVER_SHUTTING_DOWN = "server shutting down"
+SLOW_CONSUMER = "slow consumer"
+
+_PING = Packet(PacketType.PING)
+_PONG_PROBE = Packet(PacketType.PONG, "probe")
+_NOOP = Packet(PacketType.NOOP)
+_CLOSE = Packet(PacketType.CLOSE)
+
+
+class Session:
+    """One Engine.IO session.
+
+    ``transport`` is ``"polling"`` or ``"websocket"``. ``max_queue`` bounds ``outgoing``: a
+    client that does not read while packets keep coming is closed as a slow consumer rather
+    than allowed to grow the server's memory.
+    """
+
+    __slots__ = ("sid", "transport", "state", "ping_interval", "ping_timeout", "max_payload",
+                 "upgrades", "max_queue", "outgoing", "deadline", "_awaiting_pong",
+                 "close_reason", "upgrade_deadline", "upgrade_timeout")
+
+    def __init__(self, sid: str, transport: str, now: float, *, ping_interval: float = 25.0,
+                 ping_timeout: float = 20.0, max_payload: int = 1_000_000,
+                 upgrades: Iterable[str] = (), max_queue: int = 10_000,
+                 upgrade_timeout: float = 10.0) -> None:
+        self.sid = sid
+        self.transport = transport
+        self.state = OPEN
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.max_payload = max_payload
+        self.upgrades = list(upgrades)
+        self.max_queue = max_queue
+        self.upgrade_timeout = upgrade_timeout
+        self.upgrade_deadline: float | None = None
+        self.close_reason: str | None = None
+        self.outgoing: deque[Packet] = deque()
+        self._awaiting_pong = False
+        self.deadline = now + ping_interval
+        self.outgoing.append(Packet(PacketType.OPEN, self.handshake()))
+
+    # -- what the server says ---------------------------------------------------------------
+
+    def handshake(self) -> str:
+        """The ``open`` packet's JSON, keys in the reference server's order."""
+        return json.dumps({
+            "sid": self.sid,
+            "upgrades": self.upgrades,
+            "pingInterval": int(self.ping_interval * 1000),
+            "pingTimeout": int(self.ping_timeout * 1000),
+            "maxPayload": self.max_payload,
+        }, separators=(",", ":"))
+
+    def send(self, packet: Packet) -> bool:
+        """Queue a packet. False if the session is closed, or was just closed as a slow consumer."""
+        if self.state is CLOSED:
+            return False
+        if len(self.outgoing) >= self.max_queue:
+            self.close(SLOW_CONSUMER)
+            return False
+        self.outgoing.append(packet)
+        return True
+
+    def drain(self) -> list[Packet]:
+        """Everything queued, in order; the queue is left empty."""
+        packets = list(self.outgoing)
+        self.outgoing.clear()
+        return packets
+
+    def close(self, reason: str, *, notify_client: bool = True) -> bool:
+        """End the session. True the first time (the caller then reports the disconnect)."""
+        if self.state is CLOSED:
+            return False
+        self.state = CLOSED
+        self.close_reason = reason
+        self.deadline = None  # type: ignore[assignment]
+        if notify_client:
+            self.outgoing.append(_CLOSE)
+        return True
+
+    # -- what the client says ---------------------------------------------------------------
+
+    def receive(self, packet: Packet, now: float) -> str | bytes | None:
+        """Apply one packet from the current transport; returns a message's data, else None.
+
+        When the packet ends the session, ``state`` is ``CLOSED`` afterwards and
+        ``close_reason`` says why.
+        """
+        if self.state is CLOSED:
+            return None
+        ptype = packet.type
+        if ptype is PacketType.MESSAGE:
+            return packet.data if packet.data is not None else ""
+        if ptype is PacketType.PONG:
+            if self._awaiting_pong:
+                self._awaiting_pong = False
+                self.deadline = now + self.ping_interval
+            return None
+        if ptype is PacketType.CLOSE:
+            self.close(TRANSPORT_CLOSE, notify_client=False)
+            return None
+        # PING is the v3 heartbeat direction; OPEN, UPGRADE and NOOP are never valid here.
+        self.close(TRANSPORT_ERROR, notify_client=False)
+        return None
+
+    # -- timers -----------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Act on every deadline that has passed: queue a ping, or time the session out."""
+        if self.state is CLOSED:
+            return
+        if self.upgrade_deadline is not None and now >= self.upgrade_deadline:
+            self.abort_upgrade()
+        if self.deadline is None or now < self.deadline:
+            return
+        if self._awaiting_pong:
+            self.close(PING_TIMEOUT, notify_client=False)
+            return
+        self._awaiting_pong = True
+        self.deadline = now + self.ping_timeout
+        self.send(_PING)
+
+    def next_deadline(self) -> float | None:
+        if self.state is CLOSED:
+            return None
+        if self.upgrade_deadline is not None:
+            return min(self.deadline, self.upgrade_deadline)
+        return self.deadline
+
+    # -- upgrade ----------------------------------------------------------------------------
+
+    def can_upgrade(self) -> bool:
+        return self.state is OPEN and self.transport == "polling" and "websocket" in self.upgrades
+
+    def begin_upgrade(self, now: float) -> None:
+        self.state = UPGRADING
+        self.upgrade_deadline = now + self.upgrade_timeout
+
+    def probe(self, packet: Packet) -> tuple[str, Packet | None]:
+        """Apply a packet received on the probing transport.
+
+        Returns ``("reply", 3probe)`` for the probe ping (the caller also ends any pending poll
+        with ``noop`` so the client can pause polling), ``("upgraded", None)`` when the switch is
+        done, and ``("abort", None)`` for anything else.
+        """
+        if self.state is not UPGRADING:
+            return "abort", None
+        if packet.type is PacketType.PING and packet.data == "probe":
+            return "reply", _PONG_PROBE
+        if packet.type is PacketType.UPGRADE:
+            self.state = OPEN
+            self.transport = "websocket"
+            self.upgrades = []
+            self.upgrade_deadline = None
+            return "upgraded", None
+        self.abort_upgrade()
+        return "abort", None
+
+    def abort_upgrade(self) -> None:
+        if self.state is UPGRADING:
+            self.state = OPEN
+        self.upgrade_deadline = None
+
+    @staticmethod
+    def noop() -> Packet:
+        return _NOOP

@@ -1,0 +1,84 @@
+"""Concurrency primitives, chosen for the server the app really runs under.
+
+wsgi_sio must work unchanged under gevent (pywsgi, gevent-websocket's handler, gunicorn's
+gevent workers) and under plain threaded WSGI servers (Django's ``runserver``, wsgiref), where
+only long-polling is possible. Everything above this module asks a :class:`Runtime` for
+``spawn``, ``Event``, ``Lock`` and ``sleep`` instead of importing gevent or threading, so
+the choice is made once, here. gevent itself is imported only in :mod:`wsgi_sio.green`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, Callable, Protocol
+
+
+class Waitable(Protocol):
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class Runtime:
+    """Threads: the fallback for servers that are not gevent (long-polling only)."""
+
+    name = "threading"
+
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
+        thread = threading.Thread(target=fn, args=args, daemon=True)
+        thread.start()
+        return thread
+
+    def event(self) -> Waitable:
+        return threading.Event()
+
+    def lock(self) -> Any:
+        return threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    @staticmethod
+    def monotonic() -> float:
+        return time.monotonic()
+
+    def websocket_capable(self, start_response: Callable[..., Any]) -> bool:
+        """Whether the server running us can switch a connection to WebSocket."""
+        return False
+
+    def raw_connection(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """The raw byte stream under an ``Upgrade: websocket`` request, or None."""
+        return None
+
+
+def _gevent_in_use() -> bool:
+    """True when the calling code runs inside a gevent greenlet or gevent has patched threads.
+
+    Either way blocking on a ``threading`` primitive would stall the whole hub, so gevent's own
+    primitives must be used.
+    """
+    gevent = sys.modules.get("gevent")
+    if gevent is None:
+        return False
+    from gevent import monkey
+
+    if monkey.is_module_patched("threading"):
+        return True
+    import greenlet
+
+    return isinstance(greenlet.getcurrent(), gevent.Greenlet)
+
+
+def detect(explicit: str | None = None) -> Runtime:
+    """The runtime to use for requests served by the calling thread or greenlet."""
+    mode = explicit or ("gevent" if _gevent_in_use() else "threading")
+    if mode == "gevent":
+        from .green import GeventRuntime
+
+        return GeventRuntime()
+    if mode == "threading":
+        return Runtime()
+    raise ValueError(f"unknown async_mode {mode!r}: use 'gevent' or 'threading'")
