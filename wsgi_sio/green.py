@@ -117,11 +117,17 @@ def patch_all() -> None:
     monkey.patch_all()
 
 
-def serve(app: Callable[..., Any], host: str, port: int, *, access_log: bool = False) -> None:
+def serve(app: Callable[..., Any], host: str, port: int, *, access_log: bool = False,
+          handler: str = "pywsgi") -> None:
     """Serve ``app`` until SIGINT/SIGTERM; then close every Socket.IO client and stop."""
     import signal
 
-    server = make_server(app, host, port, log="default" if access_log else None)
+    options: dict[str, Any] = {"log": "default" if access_log else None}
+    if handler == "gevent-websocket":
+        from geventwebsocket.handler import WebSocketHandler
+
+        options["handler_class"] = WebSocketHandler
+    server = make_server(app, host, port, **options)
     server.start()
     address = server.address
     print(f"wsgi_sio: serving on http://{address[0]}:{address[1]}/", flush=True)

@@ -1,0 +1,83 @@
+"""Shared fixtures: real servers in real processes, on 127.0.0.1 and a free port."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class LiveServer:
+    """``python -m wsgi_sio APP --bind 127.0.0.1:0`` in a subprocess; ``url`` once it listens."""
+
+    def __init__(self, app: str, *extra: str) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wsgi_sio", app, "--bind", "127.0.0.1:0", *extra],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
+        self.url = self._wait_for_address(timeout=20)
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+        self.lines.put("")
+
+    def _wait_for_address(self, timeout: float) -> str:
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                raise RuntimeError("server did not start:\n" + "".join(self.output)) from None
+            if not line:
+                raise RuntimeError("server exited:\n" + "".join(self.output))
+            match = re.search(r"serving on (http://\S+?)/?$", line.strip())
+            if match:
+                return match.group(1)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._pump_thread.join(timeout=10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        return "".join(self.output)
+
+
+def assert_only_deliberate_tracebacks(output: str) -> None:
+    """The server logged no traceback but those of the handler that fails on purpose."""
+    for block in output.split("Traceback (most recent call last):")[1:]:
+        assert "RuntimeError: this handler fails on purpose" in block, output
+
+
+@pytest.fixture(scope="session")
+def interop_server() -> Iterator[LiveServer]:
+    server = LiveServer("tests.apps.interop:application")
+    yield server
+    assert_only_deliberate_tracebacks(server.stop())
+
+
+@pytest.fixture(scope="session")
+def interop_server_gevent_websocket() -> Iterator[LiveServer]:
+    """The same app behind gevent-websocket's WebSocketHandler instead of plain pywsgi."""
+    server = LiveServer("tests.apps.interop:application", "--handler", "gevent-websocket")
+    yield server
+    assert_only_deliberate_tracebacks(server.stop())
