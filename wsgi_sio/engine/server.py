@@ -251,9 +251,15 @@ class EngineServer:
             try:
                 body = http.read_body(environ, self.max_http_buffer_size)
             except BodyTooLarge:
+                # The unread body makes the connection unusable. gevent's pywsgi honours an
+                # app's ``Connection: close``; wsgiref-based servers (Django's runserver)
+                # reject hop-by-hop headers from apps (PEP 3333) with a 500, so only gevent.
+                extra = list(cors)
+                if self.runtime.name == "gevent":
+                    extra.append(("Connection", "close"))
                 return http.respond(start_response, "413 Payload Too Large",
                                     b'{"code":3,"message":"Payload too large"}', "application/json",
-                                    list(cors) + [("Connection", "close")])
+                                    extra)
             except (ValueError, OSError):
                 return http.error(start_response, BAD_REQUEST, extra=cors)
             try:
