@@ -245,7 +245,9 @@ class EngineServer:
         try:
             if environ.get("CONTENT_TYPE", "").startswith("application/octet-stream"):
                 # v4 polling carries binary as base64 text; a binary body is a v3 client.
-                sock.close(states.TRANSPORT_ERROR)
+                # An error close, as for a bad payload: the session goes at once, so the next
+                # GET gets 400 "Session ID unknown" as with the reference server.
+                sock.close(states.TRANSPORT_ERROR, notify_client=False)
                 return http.error(start_response, BAD_REQUEST, "Binary payloads are not supported on EIO=4",
                                   extra=cors)
             try:
