@@ -6,6 +6,8 @@ server process: they ask it to emit, join, call back or disconnect, and check wh
 
 from __future__ import annotations
 
+import re
+
 import wsgi_sio
 
 sio = wsgi_sio.Server(cors_allowed_origins="*", ping_interval=5, ping_timeout=5)
@@ -63,12 +65,36 @@ class Base(wsgi_sio.Namespace):
     def on_fail(self):
         raise RuntimeError("this handler fails on purpose")
 
+    def on_to_rooms(self, rooms, skip, event, *args):
+        """Emit to a list of rooms minus ``skip`` (rooms or sids), from the server object."""
+        self.server.emit(event, *args, to=rooms, skip_sid=skip or None, namespace=self.namespace)
+        return True
+
+    def on_close_room(self, room):
+        self.server.close_room(room, namespace=self.namespace)
+        return True
+
+    def on_unanswered_call(self, timeout):
+        try:
+            self.call("never_acked", timeout=timeout)
+        except TimeoutError:
+            return "timeout"
+        return "answered"
+
     def on_disconnect(self, reason):
         disconnects.append([self.namespace, reason])
 
 
 sio.register_namespace(Base, "/")
 sio.register_namespace(Base, "/chat")
+sio.register_namespace(Base, re.compile(r"/room-\d+"))  # dynamic, by pattern
+sio.register_namespace(Base, lambda name, auth: name.startswith("/team/") and bool(auth))  # by callable
+
+
+@sio.namespace("/broken")
+class Broken(wsgi_sio.Namespace):
+    def on_connect(self, auth):
+        raise RuntimeError("this handler fails on purpose")
 
 
 @sio.on("ping", namespace="/chat")
