@@ -19,11 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 class LiveServer:
     """``python -m wsgi_sio APP --bind 127.0.0.1:0`` in a subprocess; ``url`` once it listens."""
 
-    def __init__(self, app: str, *extra: str) -> None:
+    def __init__(self, app: str, *extra: str, command: list[str] | None = None,
+                 ready: str = r"serving on (http://\S+?)/?$") -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wsgi_sio", app, "--bind", "127.0.0.1:0", *extra],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        command = command or [sys.executable, "-m", "wsgi_sio", app, "--bind", "127.0.0.1:0", *extra]
+        self.ready = re.compile(ready)
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self._pump_thread = threading.Thread(target=self._pump, daemon=True)
@@ -45,7 +47,7 @@ class LiveServer:
                 raise RuntimeError("server did not start:\n" + "".join(self.output)) from None
             if not line:
                 raise RuntimeError("server exited:\n" + "".join(self.output))
-            match = re.search(r"serving on (http://\S+?)/?$", line.strip())
+            match = self.ready.search(line.strip())
             if match:
                 return match.group(1)
 
@@ -71,6 +73,17 @@ def assert_only_deliberate_tracebacks(output: str) -> None:
 @pytest.fixture(scope="session")
 def interop_server() -> Iterator[LiveServer]:
     server = LiveServer("tests.apps.interop:application")
+    yield server
+    assert_only_deliberate_tracebacks(server.stop())
+
+
+@pytest.fixture(scope="session")
+def interop_server_gunicorn() -> Iterator[LiveServer]:
+    """The same app under gunicorn's GeventWebSocketWorker, as deployments run it."""
+    server = LiveServer("", command=[
+        sys.executable, "-m", "gunicorn", "-k", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
+        "-w", "1", "--bind", "127.0.0.1:0", "tests.apps.interop:application"],
+        ready=r"Listening at: (http://\S+)")
     yield server
     assert_only_deliberate_tracebacks(server.stop())
 

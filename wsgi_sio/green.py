@@ -49,6 +49,9 @@ class GeventRuntime(Runtime):
     def raw_connection(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return raw_connection(environ, start_response)
 
+    def claim_upgrades(self, start_response: Callable[..., Any], handles: Callable[[str], bool]) -> bool:
+        return claim_upgrades(start_response, handles)
+
 
 class RawConnection:
     """The byte stream under an upgraded request: ``recv`` some bytes, ``sendall`` bytes.
@@ -70,6 +73,35 @@ class RawConnection:
 def websocket_capable(start_response: Callable[..., Any]) -> bool:
     """Whether the server that called us can switch this connection to WebSocket."""
     return isinstance(getattr(start_response, "__self__", None), pywsgi.WSGIHandler)
+
+
+def claim_upgrades(start_response: Callable[..., Any], handles: Callable[[str], bool]) -> bool:
+    """Keep gevent-websocket's handler from upgrading requests on our path.
+
+    That handler upgrades before the application runs, on any path, and answers a malformed
+    key with a 500. Through its documented ``pre_start_hook`` we tell it to pass requests on
+    our path to the application untouched, so wsgi_sio does those handshakes itself (with 400 /
+    426 answers). Other paths keep gevent-websocket's behaviour. Returns True once installed
+    (or when there is nothing to claim).
+    """
+    handler = getattr(start_response, "__self__", None)
+    if not isinstance(handler, pywsgi.WSGIHandler):
+        return True
+    server = getattr(handler, "server", None)
+    if server is None or not hasattr(handler, "upgrade_websocket"):
+        return True  # not gevent-websocket's handler: nothing upgrades behind our back
+    previous = getattr(server, "pre_start_hook", None)
+    if getattr(previous, "wsgi_sio", False):
+        return True
+
+    def pre_start_hook(h: Any) -> bool:
+        if handles(h.environ.get("PATH_INFO", "")):
+            return True
+        return bool(previous(h)) if previous is not None else False
+
+    pre_start_hook.wsgi_sio = True  # type: ignore[attr-defined]
+    server.pre_start_hook = pre_start_hook
+    return True
 
 
 def raw_connection(environ: dict[str, Any], start_response: Callable[..., Any]) -> RawConnection | None:

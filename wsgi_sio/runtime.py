@@ -53,6 +53,10 @@ class Runtime:
         """The raw byte stream under an ``Upgrade: websocket`` request, or None."""
         return None
 
+    def claim_upgrades(self, start_response: Callable[..., Any], handles: Callable[[str], bool]) -> bool:
+        """Make sure the server lets us do the WebSocket handshakes on our path (see green)."""
+        return True
+
 
 def _gevent_in_use() -> bool:
     """True when the calling code runs inside a gevent greenlet or gevent has patched threads.

@@ -57,10 +57,16 @@ def connect(url: str, transports: list[str], namespace: str = "/chat",
     return client, recorder
 
 
-@pytest.fixture(params=["pywsgi", "gevent-websocket"])
+SERVERS = {
+    "pywsgi": "interop_server",
+    "gevent-websocket": "interop_server_gevent_websocket",
+    "gunicorn": "interop_server_gunicorn",
+}
+
+
+@pytest.fixture(params=sorted(SERVERS))
 def url(request: pytest.FixtureRequest) -> str:
-    name = "interop_server" if request.param == "pywsgi" else "interop_server_gevent_websocket"
-    return request.getfixturevalue(name).url
+    return request.getfixturevalue(SERVERS[request.param]).url
 
 
 @pytest.fixture(params=sorted(TRANSPORTS))

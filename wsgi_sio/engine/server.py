@@ -74,6 +74,7 @@ class EngineServer:
         self._on_disconnect = on_disconnect
         self._runtime: runtime_mod.Runtime | None = None
         self._scheduler: Scheduler | None = None
+        self._claimed = False
 
     # -- runtime ----------------------------------------------------------------------------
 
@@ -118,6 +119,8 @@ class EngineServer:
         return path.startswith(self.path) or path + "/" == self.path
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not self._claimed:
+            self._claimed = self.runtime.claim_upgrades(start_response, self.handles)
         try:
             query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=32)
         except ValueError:
