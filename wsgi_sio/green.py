@@ -16,6 +16,7 @@ Two gevent front ends are supported:
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any, Callable
 
 import gevent
@@ -112,13 +113,28 @@ def raw_connection(environ: dict[str, Any], start_response: Callable[..., Any]) 
         # Keep gevent-websocket from writing its own (code-less) close frame when we return.
         ws.closed = True
         return RawConnection(handler.rfile.read1, handler.socket.sendall,
-                             handler.rfile.close, handshake_done=True)
+                             _closer(handler), handshake_done=True)
     handler = getattr(start_response, "__self__", None)
     if isinstance(handler, pywsgi.WSGIHandler) and environ.get("wsgi.input") is handler.rfile:
-        rfile = handler.rfile
-        return RawConnection(rfile.read1, handler.socket.sendall, rfile.close,
+        return RawConnection(handler.rfile.read1, handler.socket.sendall, _closer(handler),
                              handshake_done=False)
     return None
+
+
+def _closer(handler: pywsgi.WSGIHandler) -> Callable[[], None]:
+    """Close an upgraded connection so that a greenlet blocked reading it wakes up at once.
+
+    Shutting the socket down ends a pending ``recv`` (it returns b""); closing ``rfile`` then
+    tells the pywsgi handler not to read another request from this connection.
+    """
+    def close() -> None:
+        try:
+            handler.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        handler.rfile.close()
+
+    return close
 
 
 class _Handler(pywsgi.WSGIHandler):
@@ -126,8 +142,6 @@ class _Handler(pywsgi.WSGIHandler):
 
     def handle(self) -> None:
         try:
-            import socket
-
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
