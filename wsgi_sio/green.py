@@ -125,14 +125,22 @@ def _closer(handler: pywsgi.WSGIHandler) -> Callable[[], None]:
     """Close an upgraded connection so that a greenlet blocked reading it wakes up at once.
 
     Shutting the socket down ends a pending ``recv`` (it returns b""); closing ``rfile`` then
-    tells the pywsgi handler not to read another request from this connection.
+    tells the pywsgi handler not to read another request from this connection. When the close
+    comes from another greenlet (a heartbeat or connect timeout) while the reader is blocked in
+    ``rfile.read1``, the reader still holds the buffer's lock and ``rfile.close()`` raises
+    "reentrant call", which would abort the session's close half way (no ``forget``, no
+    disconnect handler). Nothing is lost by skipping it: the woken reader gets b"", ends the
+    request, and pywsgi then reads end of stream where a next request would be.
     """
     def close() -> None:
         try:
             handler.socket.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        handler.rfile.close()
+        try:
+            handler.rfile.close()
+        except RuntimeError:
+            pass
 
     return close
 
