@@ -1,0 +1,589 @@
+"""The WebSocket transport byte by byte: raw TCP clients against a real server process.
+
+Every test speaks RFC 6455 by hand (masked client frames out, unmasked server frames parsed
+here) so what is checked is what is on the wire: the open packet's exact text, close codes in
+the server's Close frame, and that the TCP connection really ends. The Socket.IO tests run
+behind gevent's pywsgi handler and behind gevent-websocket's handler; the malformed-handshake
+tests only behind pywsgi, where wsgi_sio always answers the handshake itself (behind
+gevent-websocket it does so only once ``green.claim_upgrades`` has taken effect).
+
+No sleeps: every read has a socket timeout, and timers are watched through what arrives.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import re
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import LiveServer, assert_only_deliberate_tracebacks
+from wsgi_sio.protocol.websocket import Opcode, unmask
+
+TIMEOUT = 5.0
+WS_QUERY = "EIO=4&transport=websocket"
+SID = r'[A-Za-z0-9_-]{20}'
+# §1.3, the key order of the reference server's onOpen().
+OPEN_WS = re.compile(
+    r'0\{"sid":"(' + SID + r')","upgrades":\[\],"pingInterval":5000,'
+    r'"pingTimeout":5000,"maxPayload":1000000\}')
+
+
+@dataclass(frozen=True)
+class Frame:
+    fin: bool
+    rsv: int
+    opcode: int
+    payload: bytes
+
+    @property
+    def text(self) -> str:
+        assert self.opcode == Opcode.TEXT, self
+        return self.payload.decode("utf-8")
+
+    @property
+    def close_code(self) -> int | None:
+        assert self.opcode == Opcode.CLOSE, self
+        if not self.payload:
+            return None
+        return struct.unpack("!H", self.payload[:2])[0]
+
+
+def client_frame(opcode: int, payload: bytes = b"", *, fin: bool = True, rsv: int = 0,
+                 masked: bool = True, length: int | None = None) -> bytes:
+    """A client frame; ``length`` announces a length other than the payload's own."""
+    n = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
+    mask_bit = 0x80 if masked else 0
+    if n < 126:
+        head += bytes([mask_bit | n])
+    elif n < 0x10000:
+        head += bytes([mask_bit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([mask_bit | 127]) + struct.pack("!Q", n)
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + unmask(payload, mask)
+
+
+class Wire:
+    """One TCP connection: an HTTP request, then (after a 101) WebSocket frames."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host = f"{parts.hostname}:{parts.port}"
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=TIMEOUT)
+        self.buf = bytearray()
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.body = b""
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def request(self, target: str, headers: dict[str, str]) -> int:
+        lines = [f"GET {target} HTTP/1.1", f"Host: {self.host}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, _, rest = bytes(self.buf).partition(b"\r\n\r\n")
+        self.buf = bytearray(rest)
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        self.status = int(status_line.split()[1])
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        if self.status != 101 and "content-length" in self.headers:
+            self.body = self._take(int(self.headers["content-length"]))
+        return self.status
+
+    def upgrade(self, query: str = WS_QUERY, path: str = "/socket.io/", *,
+                key: str | None = None, version: str = "13", upgrade: str = "websocket",
+                extra: dict[str, str] | None = None) -> int:
+        headers = {
+            "Upgrade": upgrade,
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Key": key if key is not None else base64.b64encode(os.urandom(16)).decode(),
+            "Sec-WebSocket-Version": version,
+        }
+        headers.update(extra or {})
+        return self.request(f"{path}?{query}", headers)
+
+    # -- frames -----------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send_text(self, text: str) -> None:
+        self.send(client_frame(Opcode.TEXT, text.encode("utf-8")))
+
+    def send_binary(self, data: bytes) -> None:
+        self.send(client_frame(Opcode.BINARY, data))
+
+    def recv_frame(self) -> Frame:
+        head = self._take(2)
+        b0, b1 = head
+        assert not b1 & 0x80, "server frames must not be masked (RFC 6455 §5.1)"
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack("!H", self._take(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._take(8))[0]
+        return Frame(bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F, self._take(n))
+
+    def recv_text(self) -> str:
+        return self.recv_frame().text
+
+    def recv_close(self) -> Frame:
+        """Frames until the server's Close frame; Engine.IO text frames before it are allowed
+        (a ``1`` close packet, say), data is not expected to follow."""
+        while True:
+            frame = self.recv_frame()
+            if frame.opcode == Opcode.CLOSE:
+                return frame
+            assert frame.opcode == Opcode.TEXT, frame
+
+    def assert_eof(self) -> None:
+        """The server has closed the TCP connection: nothing but end of stream is left."""
+        assert not self.buf, bytes(self.buf)
+        assert self.sock.recv(1) == b""
+
+    def open_packet(self) -> str:
+        """Read the Engine.IO open packet of a direct WebSocket session; return the sid."""
+        text = self.recv_text()
+        match = OPEN_WS.fullmatch(text)
+        assert match, text
+        return match.group(1)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError(f"connection closed; unread: {bytes(self.buf)!r}")
+        self.buf += data
+
+    def _take(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            self._fill()
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture(params=["pywsgi", "gevent-websocket"])
+def server(request: pytest.FixtureRequest) -> LiveServer:
+    name = "interop_server" if request.param == "pywsgi" else "interop_server_gevent_websocket"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def wire() -> Iterator:
+    """``wire(url)`` opens a connection; all are closed after the test."""
+    opened: list[Wire] = []
+
+    def open_(url: str) -> Wire:
+        conn = Wire(url)
+        opened.append(conn)
+        return conn
+
+    yield open_
+    for conn in opened:
+        conn.close()
+
+
+def session(wire, url: str) -> tuple[Wire, str]:
+    """A direct WebSocket session past its open packet: (connection, Engine.IO sid)."""
+    ws = wire(url)
+    assert ws.upgrade() == 101, (ws.status, ws.body)
+    return ws, ws.open_packet()
+
+
+def connected(wire, url: str) -> tuple[Wire, str]:
+    """A direct WebSocket session connected to the main namespace: (connection, Socket.IO sid)."""
+    ws, _ = session(wire, url)
+    ws.send_text("40")
+    reply = ws.recv_text()
+    assert reply.startswith("40{"), reply
+    # The interop app greets every connection from its connect handler (§2.4: after the reply).
+    assert ws.recv_text() == '42["welcome",{}]'
+    return ws, json.loads(reply[2:])["sid"]
+
+
+def polling(url: str, method: str = "GET", sid: str | None = None,
+            body: bytes | None = None) -> http.client.HTTPConnection:
+    """Send a polling request; the caller reads the answer with ``getresponse()``."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT + 5)
+    query = "EIO=4&transport=polling" + (f"&sid={sid}" if sid else "")
+    conn.request(method, f"/socket.io/?{query}", body=body)
+    return conn
+
+
+def answer(conn: http.client.HTTPConnection) -> tuple[int, bytes]:
+    try:
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+# -- a direct WebSocket session -----------------------------------------------------------------
+
+
+def test_direct_session_handshake_and_namespace_connect(server, wire):
+    ws = wire(server.url)
+    assert ws.upgrade() == 101
+    assert ws.headers["upgrade"].lower() == "websocket"
+    first = ws.recv_frame()
+    assert first.fin and first.rsv == 0 and first.opcode == Opcode.TEXT
+    engine_sid = OPEN_WS.fullmatch(first.text)
+    assert engine_sid, first.text
+    ws.send_text("40")
+    reply = ws.recv_text()
+    assert reply.startswith("40{"), reply
+    payload = json.loads(reply[2:])
+    # §2.4: exactly the key "sid", and the Socket.IO id is not the Engine.IO id.
+    assert list(payload) == ["sid"]
+    assert re.fullmatch(SID, payload["sid"]) and payload["sid"] != engine_sid.group(1)
+    assert ws.recv_text() == '42["welcome",{}]'
+
+
+def test_event_with_ack(server, wire):
+    ws, _ = connected(wire, server.url)
+    ws.send_text('421["echo","x"]')
+    assert ws.recv_text() == '431["x"]'
+    ws.send_text('4212["echo",{"a":[1,"é"]},null]')
+    assert ws.recv_text() == '4312[{"a":[1,"é"]},null]'
+
+
+def test_binary_event_with_binary_ack(server, wire):
+    ws, _ = connected(wire, server.url)
+    blob = bytes(range(256)) * 3
+    # An ack needs an id: "451-[...]" alone is an event nobody may answer (§2.5).
+    ws.send_text('451-0["echo",{"_placeholder":true,"num":0}]')
+    ws.send_binary(blob)
+    assert ws.recv_text() == '461-0[{"_placeholder":true,"num":0}]'
+    frame = ws.recv_frame()
+    # §1.6: a binary frame is the raw message, with no Engine.IO type byte.
+    assert frame.opcode == Opcode.BINARY and frame.fin
+    assert frame.payload == blob
+
+
+def test_client_ping_frame_gets_pong_with_same_payload(server, wire):
+    ws, _ = session(wire, server.url)
+    ws.send(client_frame(Opcode.PING, b"are you there?"))
+    frame = ws.recv_frame()
+    assert (frame.opcode, frame.payload) == (Opcode.PONG, b"are you there?")
+    # The session is unaffected.
+    ws.send_text("40")
+    assert ws.recv_text().startswith("40{")
+    assert ws.recv_text() == '42["welcome",{}]'
+
+
+def test_client_close_frame_is_answered_and_connection_ends(server, wire):
+    ws, _ = connected(wire, server.url)
+    ws.send(client_frame(Opcode.CLOSE, struct.pack("!H", 1000) + b"bye"))
+    frame = ws.recv_close()
+    assert frame.close_code == 1000
+    ws.assert_eof()
+
+
+def disconnect_count(wire, url: str, entry: list[str]) -> int:
+    """How often the interop app's disconnect handler has recorded ``entry``."""
+    ws, _ = connected(wire, url)
+    ws.send_text('4299["disconnects"]')
+    reply = ws.recv_text()
+    assert reply.startswith("4399["), reply
+    return json.loads(reply[4:])[0].count(entry)
+
+
+def test_socketio_parse_error_closes_the_connection_and_reports_disconnect(server, wire):
+    """The close comes from the greenlet running handlers, not the one reading the socket;
+    the TCP connection must still end and the disconnect handler still run."""
+    entry = ["/chat", "parse error"]
+    before = disconnect_count(wire, server.url, entry)
+    ws, _ = session(wire, server.url)
+    ws.send_text("40/chat,")
+    assert ws.recv_text().startswith("40/chat,{")
+    assert ws.recv_text() == '42/chat,["welcome",{}]'
+    ws.send_text("42/chat,not json")
+    assert ws.recv_close().close_code in (None, 1000)
+    ws.assert_eof()
+    # The handler runs after the close, in the connection's worker: ask until it shows.
+    for _ in range(50):
+        if disconnect_count(wire, server.url, entry) == before + 1:
+            break
+    else:
+        raise AssertionError("disconnect handler did not run with reason 'parse error'")
+
+
+# -- framing errors: the close code is on the wire and the connection ends -----------------------
+
+
+FRAMING_ERRORS = {
+    "rsv1-set": (client_frame(Opcode.TEXT, b"40", rsv=4), 1002),
+    "rsv3-set": (client_frame(Opcode.TEXT, b"40", rsv=1), 1002),
+    "reserved-opcode-0x3": (client_frame(0x3, b"40"), 1002),
+    "reserved-opcode-0xb": (client_frame(0xB, b""), 1002),
+    "unmasked": (client_frame(Opcode.TEXT, b"40", masked=False), 1002),
+    "invalid-utf8": (client_frame(Opcode.TEXT, b"4\xff\xfe"), 1007),
+    "truncated-utf8": (client_frame(Opcode.TEXT, b"4caf\xc3"), 1007),
+    # Only the header and mask are sent: the server must refuse without waiting for 1 TiB.
+    "announces-2**40-bytes": (client_frame(Opcode.BINARY, b"", length=2**40), 1009),
+    "announces-maxPayload+1": (client_frame(Opcode.TEXT, b"", length=1_000_001), 1009),
+}
+
+
+@pytest.mark.parametrize("name", FRAMING_ERRORS)
+def test_framing_error_closes_with_code(server, wire, name):
+    data, code = FRAMING_ERRORS[name]
+    ws, _ = connected(wire, server.url)
+    ws.send(data)
+    frame = ws.recv_close()
+    assert frame.close_code == code, frame
+    ws.assert_eof()
+
+
+def test_framing_error_during_upgrade_probe_closes_with_code(server, wire):
+    """The probing WebSocket gets the same treatment; the polling session survives it."""
+    status, body = answer(polling(server.url))
+    assert status == 200
+    sid = json.loads(body[1:])["sid"]
+    ws = wire(server.url)
+    assert ws.upgrade(f"{WS_QUERY}&sid={sid}") == 101
+    ws.send(client_frame(Opcode.TEXT, b"2probe", rsv=2))
+    assert ws.recv_close().close_code == 1002
+    ws.assert_eof()
+    assert answer(polling(server.url, "POST", sid, b"40")) == (200, b"ok")
+    status, body = answer(polling(server.url, sid=sid))
+    assert status == 200 and body.startswith(b"40{"), body
+
+
+# -- malformed handshakes on our path: 4xx with a reason, never a 500 ----------------------------
+
+
+BAD_HANDSHAKES = {
+    "key-not-base64": (dict(key="not base64 at all!"), 400),
+    "key-8-bytes": (dict(key=base64.b64encode(b"8 bytes!").decode()), 400),
+    "key-17-bytes": (dict(key=base64.b64encode(b"x" * 17).decode()), 400),
+    "key-empty": (dict(key=""), 400),
+    "upgrade-h2c": (dict(upgrade="h2c"), 400),
+    "version-8": (dict(version="8"), 426),
+    "version-missing": (dict(version=""), 426),
+}
+
+
+@pytest.mark.parametrize("name", BAD_HANDSHAKES)
+def test_malformed_handshake_is_refused(interop_server, wire, name):
+    """Behind pywsgi, where wsgi_sio answers the handshake itself."""
+    kwargs, status = BAD_HANDSHAKES[name]
+    ws = wire(interop_server.url)
+    assert ws.upgrade(**kwargs) == status, (ws.status, ws.body)
+    assert ws.body, "the refusal says what was wrong"
+    if status == 426:  # RFC 6455 §4.4
+        assert ws.headers["sec-websocket-version"] == "13"
+    # The unread upgrade is not mistaken for a keep-alive request.
+    assert ws.headers["connection"].lower() == "close"
+    ws.assert_eof()
+
+
+def test_h2c_upgrade_on_a_polling_handshake_is_plain_polling(server, wire):
+    """We speak no HTTP/2: ``Upgrade: h2c`` is ignored and the request served as HTTP/1.1."""
+    ws = wire(server.url)
+    assert ws.upgrade("EIO=4&transport=polling", upgrade="h2c") == 200
+    assert ws.body.startswith(b'0{"sid":"'), ws.body
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "green.claim_upgrades is skipped for good when the first request to reach the engine is "
+    "a WebSocket gevent-websocket already upgraded: its start_response is a lambda with no "
+    "__self__, claim_upgrades returns True, and gevent-websocket keeps answering handshakes on "
+    "/socket.io/ (bad key: 500 + traceback; 8-byte key: TypeError, connection dropped; "
+    "version 8: 101)"))
+def test_gevent_websocket_malformed_handshake_after_a_websocket_first_request(wire):
+    server = LiveServer("tests.apps.interop:application", "--handler", "gevent-websocket")
+    try:
+        session(wire, server.url)  # a websocket-only client is the server's first visitor
+        ws = wire(server.url)
+        assert ws.upgrade(key="not base64 at all!") == 400, (ws.status, ws.body)
+        ws = wire(server.url)
+        assert ws.upgrade(version="8") == 426, (ws.status, ws.body)
+    finally:
+        output = server.stop()
+    assert "Traceback" not in output, output
+
+
+# -- upgrade from polling ---------------------------------------------------------------------
+
+
+def test_upgrade_dance(server, wire):
+    status, body = answer(polling(server.url))
+    assert status == 200
+    open_packet = json.loads(body[1:])
+    assert body[:1] == b"0" and open_packet["upgrades"] == ["websocket"]
+    sid = open_packet["sid"]
+
+    # The client's outstanding GET, sent before the probe and answered only after it.
+    pending = polling(server.url, sid=sid)
+    ws = wire(server.url)
+    assert ws.upgrade(f"{WS_QUERY}&sid={sid}") == 101
+    ws.send_text("2probe")
+    assert ws.recv_text() == "3probe"
+    assert answer(pending) == (200, b"6")  # §1.7 step 2: a noop ends the pending poll
+    ws.send_text("5")
+
+    ws.send_text("40")
+    reply = ws.recv_text()
+    assert reply.startswith("40{") and list(json.loads(reply[2:])) == ["sid"], reply
+    assert ws.recv_text() == '42["welcome",{}]'
+    ws.send_text('427["echo","over websocket"]')
+    assert ws.recv_text() == '437["over websocket"]'
+
+    # §1.7 step 5: polling with the sid is now a transport mismatch...
+    conn = polling(server.url, sid=sid)
+    response = conn.getresponse()
+    assert response.status == 400
+    assert response.getheader("Content-Type") == "application/json"
+    assert response.read() == b'{"code":3,"message":"Bad request"}'
+    conn.close()
+
+    # ...and a second WebSocket for it is refused: 400 where wsgi_sio answers the handshake,
+    # a closed connection where gevent-websocket sent its 101 first. It never gets 3probe.
+    second = wire(server.url)
+    if second.upgrade(f"{WS_QUERY}&sid={sid}") == 101:
+        second.recv_close()
+        second.assert_eof()
+    else:
+        assert second.status == 400
+        assert second.body == b'{"code":3,"message":"Bad request"}'
+
+    # The upgraded session is untouched by both refusals.
+    ws.send_text('428["echo","still here"]')
+    assert ws.recv_text() == '438["still here"]'
+
+
+def test_probe_with_unknown_sid(server, wire):
+    """pywsgi: 400 before any 101, as the reference server's ``abortUpgrade`` (§1.9).
+
+    gevent-websocket: which one happens depends on whether wsgi_sio has claimed the handshakes
+    on its path yet (``green.claim_upgrades``; see the xfail test above). Claimed: the same 400.
+    Not claimed: that handler has sent its 101 before wsgi_sio runs, so the 400 goes nowhere
+    and the connection is closed at once with gevent-websocket's code-less Close frame,
+    before the client could even send ``2probe``."""
+    ws = wire(server.url)
+    status = ws.upgrade(f"{WS_QUERY}&sid=AAAAAAAAAAAAAAAAAAAA")
+    if status == 101:
+        assert server.proc.args[-1] == "gevent-websocket", "pywsgi must refuse before the 101"
+        assert ws.recv_close().close_code in (None, 1000)
+        ws.assert_eof()
+    else:
+        # Node also sends Connection: close and destroys the socket; wsgi_sio keeps the
+        # connection alive (the request had no body, so that is valid HTTP/1.1).
+        assert status == 400
+        assert ws.body == b'{"code":1,"message":"Session ID unknown"}'
+
+
+# -- the server's heartbeat and connect timeout (tests/apps/fast_heartbeat.py) -----------------
+
+FAST_PING_INTERVAL = 0.3
+FAST_PING_TIMEOUT = 0.3
+OPEN_FAST = re.compile(
+    r'0\{"sid":"(' + SID + r')","upgrades":\[\],"pingInterval":300,'
+    r'"pingTimeout":300,"maxPayload":1000000\}')
+
+
+@pytest.fixture(scope="module", params=["pywsgi", "gevent-websocket"])
+def fast_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    extra = ("--handler", "gevent-websocket") if request.param == "gevent-websocket" else ()
+    server = LiveServer("tests.apps.fast_heartbeat:application", *extra)
+    yield server
+    assert_only_deliberate_tracebacks(server.stop())
+
+
+def fast_connected(wire, url: str) -> Wire:
+    ws = wire(url)
+    assert ws.upgrade() == 101
+    assert OPEN_FAST.fullmatch(ws.recv_text())
+    ws.send_text("40")
+    reply = ws.recv_text()
+    assert reply.startswith("40{"), reply
+    return ws
+
+
+def test_server_pings_and_pongs_keep_the_session(fast_server, wire):
+    ws = fast_connected(wire, fast_server.url)
+    # Four rounds span more than interval + timeout twice over: only the pongs keep it open.
+    for _ in range(4):
+        assert ws.recv_text() == "2"
+        ws.send_text("3")
+    assert ws.recv_text() == "2"
+
+
+def fast_disconnects(wire, url: str) -> list[str]:
+    """The disconnect reasons the fast app has recorded, asked over a fresh session."""
+    ws = fast_connected(wire, url)
+    ws.send_text('421["disconnects"]')
+    while True:
+        text = ws.recv_text()
+        if text != "2":  # a heartbeat may come first
+            break
+        ws.send_text("3")
+    assert text.startswith("431["), text
+    # Leave cleanly (reason "transport close"), or this session would time out as well.
+    ws.send(client_frame(Opcode.CLOSE, struct.pack("!H", 1000)))
+    ws.recv_close()
+    ws.assert_eof()
+    return json.loads(text[3:])[0]
+
+
+def test_unanswered_ping_closes_the_connection(fast_server, wire):
+    before = fast_disconnects(wire, fast_server.url).count("ping timeout")
+    ws = fast_connected(wire, fast_server.url)
+    assert ws.recv_text() == "2"
+    # No pong: within pingTimeout (+ the 5 s socket timeout as margin) the server closes.
+    try:
+        frame = ws.recv_close()
+    except EOFError:
+        pass
+    else:
+        assert frame.close_code in (None, 1000), frame
+        ws.assert_eof()
+    # The timer's close also ends the Socket.IO side (§1.8: reason "ping timeout"); its
+    # handler runs in the connection's worker after the close, so ask until it shows.
+    for _ in range(20):
+        if fast_disconnects(wire, fast_server.url).count("ping timeout") == before + 1:
+            break
+    else:
+        raise AssertionError("disconnect handler did not run with reason 'ping timeout'")
+
+
+def test_no_namespace_connect_closes_after_connect_timeout(fast_server, wire):
+    ws = wire(fast_server.url)
+    assert ws.upgrade() == 101
+    assert OPEN_FAST.fullmatch(ws.recv_text())
+    # Pings are answered, so only connect_timeout (0.5 s, §2.4) can end this session.
+    while True:
+        try:
+            frame = ws.recv_frame()
+        except EOFError:
+            break
+        if frame.opcode == Opcode.CLOSE:
+            assert frame.close_code in (None, 1000), frame
+            ws.assert_eof()
+            break
+        assert frame.text in ("2", "1"), frame
+        if frame.text == "2":
+            ws.send_text("3")
