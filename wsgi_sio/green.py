@@ -50,8 +50,9 @@ class GeventRuntime(Runtime):
     def raw_connection(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return raw_connection(environ, start_response)
 
-    def claim_upgrades(self, start_response: Callable[..., Any], handles: Callable[[str], bool]) -> bool:
-        return claim_upgrades(start_response, handles)
+    def claim_upgrades(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                       handles: Callable[[str], bool]) -> bool:
+        return claim_upgrades(environ, start_response, handles)
 
 
 class RawConnection:
@@ -76,7 +77,8 @@ def websocket_capable(start_response: Callable[..., Any]) -> bool:
     return isinstance(getattr(start_response, "__self__", None), pywsgi.WSGIHandler)
 
 
-def claim_upgrades(start_response: Callable[..., Any], handles: Callable[[str], bool]) -> bool:
+def claim_upgrades(environ: dict[str, Any], start_response: Callable[..., Any],
+                   handles: Callable[[str], bool]) -> bool:
     """Keep gevent-websocket's handler from upgrading requests on our path.
 
     That handler upgrades before the application runs, on any path, and answers a malformed
@@ -85,7 +87,9 @@ def claim_upgrades(start_response: Callable[..., Any], handles: Callable[[str], 
     426 answers). Other paths keep gevent-websocket's behaviour. Returns True once installed
     (or when there is nothing to claim).
     """
-    handler = getattr(start_response, "__self__", None)
+    ws = environ.get("wsgi.websocket")
+    # gevent-websocket calls the app of an upgraded request with a start_response of its own
+    handler = ws.handler if ws is not None else getattr(start_response, "__self__", None)
     if not isinstance(handler, pywsgi.WSGIHandler):
         return True
     server = getattr(handler, "server", None)

@@ -53,7 +53,8 @@ class Runtime:
         """The raw byte stream under an ``Upgrade: websocket`` request, or None."""
         return None
 
-    def claim_upgrades(self, start_response: Callable[..., Any], handles: Callable[[str], bool]) -> bool:
+    def claim_upgrades(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                       handles: Callable[[str], bool]) -> bool:
         """Make sure the server lets us do the WebSocket handshakes on our path (see green)."""
         return True
 

@@ -407,12 +407,6 @@ def test_h2c_upgrade_on_a_polling_handshake_is_plain_polling(server, wire):
     assert ws.body.startswith(b'0{"sid":"'), ws.body
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "green.claim_upgrades is skipped for good when the first request to reach the engine is "
-    "a WebSocket gevent-websocket already upgraded: its start_response is a lambda with no "
-    "__self__, claim_upgrades returns True, and gevent-websocket keeps answering handshakes on "
-    "/socket.io/ (bad key: 500 + traceback; 8-byte key: TypeError, connection dropped; "
-    "version 8: 101)"))
 def test_gevent_websocket_malformed_handshake_after_a_websocket_first_request(wire):
     server = LiveServer("tests.apps.interop:application", "--handler", "gevent-websocket")
     try:

@@ -120,7 +120,7 @@ class EngineServer:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not self._claimed:
-            self._claimed = self.runtime.claim_upgrades(start_response, self.handles)
+            self._claimed = self.runtime.claim_upgrades(environ, start_response, self.handles)
         try:
             query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=32)
         except ValueError:
