@@ -476,3 +476,19 @@ def test_cookie_is_set_on_the_handshake_only() -> None:
 
 def test_no_cookie_by_default(app: webtest.TestApp) -> None:
     assert "Set-Cookie" not in app.get(HANDSHAKE).headers
+
+
+def test_allow_request_hook_refuses_with_403_code_4_before_any_handler() -> None:
+    seen: list[str] = []
+
+    def only_trusted(environ):
+        return None if environ.get("HTTP_X_TRUSTED") == "yes" else "Host not allowed"
+
+    engine = wsgi_sio.EngineServer(async_mode="threading", allow_request=only_trusted,
+                                   on_connect=lambda sock: seen.append(sock.sid))
+    app = webtest.TestApp(engine)
+    refused = app.get("/engine.io/?EIO=4&transport=polling", status=403)
+    assert refused.json == {"code": 4, "message": "Host not allowed"}
+    assert seen == []
+    ok = app.get("/engine.io/?EIO=4&transport=polling", headers={"X-Trusted": "yes"})
+    assert ok.text.startswith("0{") and len(seen) == 1

@@ -41,6 +41,9 @@ def generate_sid() -> str:
 class EngineServer:
     """An Engine.IO server; call it as a WSGI app for requests under its path.
 
+    ``allow_request(environ)`` returns None to let a request through, or a message to refuse
+    it with 403 / code 4 before any handler runs.
+
     Callbacks (or override the ``handle_*`` methods): ``on_connect(socket)`` may raise
     :class:`RequestRefused` to answer 403; ``on_message(socket, data)`` gets each message
     (``str`` or ``bytes``) in order; ``on_disconnect(socket, reason)`` runs once, after the
@@ -53,6 +56,7 @@ class EngineServer:
                  cookie: str | None = None, allow_upgrades: bool = True,
                  transports: Iterable[str] = TRANSPORTS, upgrade_timeout: float = 10,
                  max_queue: int = 10_000, async_mode: str | None = None,
+                 allow_request: Callable[[dict[str, Any]], str | None] | None = None,
                  on_connect: Callable[[EngineSocket], Any] | None = None,
                  on_message: Callable[[EngineSocket, str | bytes], Any] | None = None,
                  on_disconnect: Callable[[EngineSocket, str], Any] | None = None) -> None:
@@ -69,6 +73,7 @@ class EngineServer:
         self.close_grace = 5.0
         self.async_mode = async_mode
         self.sockets: dict[str, EngineSocket] = {}
+        self.allow_request = allow_request
         self._on_connect = on_connect
         self._on_message = on_message
         self._on_disconnect = on_disconnect
@@ -131,6 +136,12 @@ class EngineServer:
             return http.error(start_response, UNKNOWN_TRANSPORT)
         if not self.origins.allows(environ):
             return http.error(start_response, FORBIDDEN, "Not an accepted origin")
+        if self.allow_request is not None:
+            # e.g. Django's ALLOWED_HOSTS / CSRF_TRUSTED_ORIGINS; on every request, so the
+            # WebSocket upgrade and each polling POST are checked, not only the handshake
+            refusal = self.allow_request(environ)
+            if refusal is not None:
+                return http.error(start_response, FORBIDDEN, refusal or "Forbidden")
         method = environ.get("REQUEST_METHOD", "GET")
         cors = self.origins.headers(environ)
         sid = params.get("sid")
