@@ -49,7 +49,8 @@ class Client:
             del self.sockets[socket.namespace]
         self.server.manager.remove(socket)
         socket._fail_acks()
-        self.sock.run_in_order(self.server._call_disconnect, socket, reason)
+        server = self.server
+        self.sock.run_in_order(server.run_handler, server._call_disconnect, socket, reason)
 
 
 class _Engine(EngineServer):
@@ -99,6 +100,7 @@ class Server:
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.manager = manager or InProcessManager()
+        self.manager.attach(self)
         self._static: dict[str, _NamespaceSpec] = {"/": _NamespaceSpec(Namespace)}
         self._dynamic: list[tuple[NamespaceMatcher, _NamespaceSpec]] = []
         self._connect_takes_auth: dict[Callable[..., Any], bool] = {}
@@ -194,10 +196,18 @@ class Server:
         return BroadcastOperator(self, namespace).to(room)
 
     def enter_room(self, sid: str, room: str, namespace: str = "/") -> None:
-        self._single(sid, namespace).join(room)
+        socket = self._local(sid, namespace)
+        if socket is None:
+            self.manager.join_remote(namespace, sid, room)  # KeyError with one process
+        else:
+            socket.join(room)
 
     def leave_room(self, sid: str, room: str, namespace: str = "/") -> None:
-        self._single(sid, namespace).leave(room)
+        socket = self._local(sid, namespace)
+        if socket is None:
+            self.manager.leave_remote(namespace, sid, room)  # KeyError with one process
+        else:
+            socket.leave(room)
 
     def close_room(self, room: str, namespace: str = "/") -> None:
         self.manager.close_room(namespace, room)
@@ -212,15 +222,20 @@ class Server:
         socket = self.manager.get(namespace, sid)
         if socket is not None:
             socket.disconnect()
+        else:
+            self.manager.disconnect_remote(namespace, sid)
 
     def shutdown(self) -> None:
         """Close every connection (the clients get a close packet) and refuse nothing new yet."""
         self.engine.close_all(states.SERVER_SHUTTING_DOWN)
 
-    def _single(self, sid: Any, namespace: str) -> Namespace:
+    def _local(self, sid: Any, namespace: str) -> Namespace | None:
         if not isinstance(sid, str):
             raise ValueError("this needs `to` to be one sid")
-        socket = self.manager.get(namespace, sid)
+        return self.manager.get(namespace, sid)
+
+    def _single(self, sid: Any, namespace: str) -> Namespace:
+        socket = self._local(sid, namespace)
         if socket is None:
             raise KeyError(f"no client {sid!r} in namespace {namespace!r}")
         return socket
@@ -233,6 +248,13 @@ class Server:
             return self.engine(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not Found"]
+
+    def run_handler(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Every unit of handler work in a connection's worker (connect, event, ack callback,
+        disconnect) is called through here. Override to set up and tear down per-call state:
+        the Django integration closes database connections around it, as Django does around a
+        request."""
+        return fn(*args)
 
     # -- Engine.IO events (reading greenlet) --------------------------------------------------
 
@@ -265,16 +287,16 @@ class Server:
             if current is not None:
                 return self._protocol_violation(sock, f"second CONNECT for {nsp}")
             client.sockets[nsp] = CONNECTING
-            sock.run_in_order(self._connect, client, packet)
+            sock.run_in_order(self.run_handler, self._connect, client, packet)
         elif current is None:
             self._protocol_violation(sock, f"{ptype.name} for unconnected namespace {nsp}")
         elif ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
-            sock.run_in_order(self._event, client, packet)
+            sock.run_in_order(self.run_handler, self._event, client, packet)
         elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
             if isinstance(current, Namespace):
                 self._ack(current, packet)
         elif ptype is PacketType.DISCONNECT:
-            sock.run_in_order(self._client_disconnect, client, nsp)
+            sock.run_in_order(self.run_handler, self._client_disconnect, client, nsp)
         else:  # CONNECT_ERROR comes only from servers
             self._protocol_violation(sock, "CONNECT_ERROR from a client")
 
@@ -399,7 +421,7 @@ class Server:
         if getattr(callback, "immediate", False):
             callback(*args)
         else:
-            socket.client.sock.run_in_order(callback, *args)
+            socket.client.sock.run_in_order(self.run_handler, callback, *args)
 
     def _client_disconnect(self, client: Client, nsp: str) -> None:
         socket = client.sockets.get(nsp)
