@@ -17,6 +17,7 @@ from .protocol import socketio as sio_proto
 
 if TYPE_CHECKING:
     from .namespaces import Namespace
+    from .server import Server
 
 
 def to_engine_packets(packet: sio_proto.Packet) -> list[engineio.Packet]:
@@ -128,6 +129,22 @@ class InProcessManager:
 
     def list_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None) -> list[tuple[str, set[str]]]:
         return [(s.sid, set(s._rooms)) for s in self.members(namespace, rooms)]
+
+    # -- hooks for managers that span processes (no-ops here) ---------------------------------
+
+    def attach(self, server: Server) -> None:
+        """Called once by the server using this manager; a cluster manager starts listening here."""
+
+    def join_remote(self, namespace: str, sid: str, room: str) -> None:
+        """``Server.enter_room`` for a sid that is not in this process."""
+        raise KeyError(f"no client {sid!r} in namespace {namespace!r}")
+
+    def leave_remote(self, namespace: str, sid: str, room: str) -> None:
+        """``Server.leave_room`` for a sid that is not in this process."""
+        raise KeyError(f"no client {sid!r} in namespace {namespace!r}")
+
+    def disconnect_remote(self, namespace: str, sid: str) -> None:
+        """``Server.disconnect`` for a sid that is not in this process: nothing to do in one."""
 
 
 __all__ = ["InProcessManager", "to_engine_packets"]
