@@ -33,7 +33,8 @@ class GeventRuntime(Runtime):
     name = "gevent"
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return gevent.spawn(fn, *args)
+        # A raw greenlet: no link or result machinery; our callers handle their own errors.
+        return gevent.spawn_raw(fn, *args)
 
     def event(self) -> gevent.event.Event:
         return gevent.event.Event()
@@ -41,8 +42,17 @@ class GeventRuntime(Runtime):
     def lock(self) -> Any:
         return gevent.lock.Semaphore()
 
+    def guard(self) -> Any:
+        # Greenlets switch only where they block, and a guarded section never blocks.
+        return _NO_LOCK
+
     def sleep(self, seconds: float) -> None:
         gevent.sleep(seconds)
+
+    def defer(self, fn: Callable[..., Any], *args: Any) -> None:
+        # Runs in the hub at the next loop turn: all packets queued by the current greenlet
+        # until then (a burst of broadcasts) leave in one write.
+        gevent.get_hub().loop.run_callback(fn, *args)
 
     def websocket_capable(self, start_response: Callable[..., Any]) -> bool:
         return websocket_capable(start_response)
@@ -55,6 +65,19 @@ class GeventRuntime(Runtime):
         return claim_upgrades(environ, start_response, handles)
 
 
+class _NoLock:
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
 class RawConnection:
     """The byte stream under an upgraded request: ``recv`` some bytes, ``sendall`` bytes.
 
@@ -62,12 +85,15 @@ class RawConnection:
     (gevent-websocket) or still has to be written by us (plain pywsgi).
     """
 
-    __slots__ = ("recv", "sendall", "close", "handshake_done")
+    __slots__ = ("recv", "sendall", "send_nowait", "close", "handshake_done")
 
     def __init__(self, recv: Callable[[int], bytes], sendall: Callable[[bytes], Any],
-                 close: Callable[[], None], handshake_done: bool) -> None:
+                 close: Callable[[], None], handshake_done: bool,
+                 send_nowait: Callable[[bytes], int] | None = None) -> None:
         self.recv = recv
         self.sendall = sendall
+        #: write what fits in the socket buffer now; how many bytes went out (never blocks)
+        self.send_nowait = send_nowait
         self.close = close
         self.handshake_done = handshake_done
 
@@ -117,12 +143,25 @@ def raw_connection(environ: dict[str, Any], start_response: Callable[..., Any]) 
         # Keep gevent-websocket from writing its own (code-less) close frame when we return.
         ws.closed = True
         return RawConnection(handler.rfile.read1, handler.socket.sendall,
-                             _closer(handler), handshake_done=True)
+                             _closer(handler), handshake_done=True,
+                             send_nowait=_sender(handler.socket))
     handler = getattr(start_response, "__self__", None)
     if isinstance(handler, pywsgi.WSGIHandler) and environ.get("wsgi.input") is handler.rfile:
         return RawConnection(handler.rfile.read1, handler.socket.sendall, _closer(handler),
-                             handshake_done=False)
+                             handshake_done=False, send_nowait=_sender(handler.socket))
     return None
+
+
+def _sender(sock: Any) -> Callable[[bytes], int]:
+    send = sock.send
+
+    def send_nowait(data: bytes) -> int:
+        try:
+            return send(data, 0, 0.0)  # gevent: a zero timeout never waits
+        except BlockingIOError:
+            return 0
+
+    return send_nowait
 
 
 def _closer(handler: pywsgi.WSGIHandler) -> Callable[[], None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from .namespaces import CONNECTED
 from .protocol import engineio
 from .protocol import socketio as sio_proto
 
@@ -109,7 +110,10 @@ class InProcessManager:
             return 0
         encoded = to_engine_packets(packet)
         for socket in recipients:
-            socket._deliver(encoded)
+            if socket.state is CONNECTED:
+                socket.client.sock.send_packets(encoded)
+            else:
+                socket._deliver(encoded)  # held while its on_connect runs
         return len(recipients)
 
     def disconnect(self, namespace: str, rooms: str | Iterable[str] | None = None,

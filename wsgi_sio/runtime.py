@@ -36,10 +36,19 @@ class Runtime:
         return threading.Event()
 
     def lock(self) -> Any:
+        """A lock that may be held across blocking calls (a socket write)."""
+        return threading.Lock()
+
+    def guard(self) -> Any:
+        """A lock for short sections that never block: real between threads."""
         return threading.Lock()
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    def defer(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` soon, after the caller's current step; it must not block."""
+        fn(*args)
 
     @staticmethod
     def monotonic() -> float:

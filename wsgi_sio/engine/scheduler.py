@@ -35,7 +35,7 @@ class Scheduler:
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._wake = runtime.event()
-        self._lock = runtime.lock()
+        self._lock = runtime.guard()
         self._running = False
         self._stopped = False
 

@@ -37,7 +37,7 @@ class EngineSocket:
         self.runtime = server.runtime
         self.ws: WebSocketTransport | None = None
         self.closed = False
-        self._lock = self.runtime.lock()
+        self._lock = self.runtime.guard()
         self._poll_event = self.runtime.event()
         self._poll_waiting = False
         self._post_active = False
@@ -60,19 +60,32 @@ class EngineSocket:
         """Queue one message for the client. False when the connection is gone."""
         return self.send_packets((Packet(PacketType.MESSAGE, data),))
 
-    def send_packets(self, packets: Any) -> bool:
+    def send_packets(self, packets: list[Packet]) -> bool:
+        """Queue packets for the client. False when the connection is gone.
+
+        This runs once per recipient of every broadcast, so the common case (open session,
+        room in the queue) is kept to a few operations; the session's own ``send`` handles
+        the rest, including closing a slow consumer whose queue is full.
+        """
+        session = self.session
         with self._lock:
-            ok = True
-            for packet in packets:
-                if not self.session.send(packet):
-                    ok = False
-                    break
-            closing = self.session.state is states.CLOSED
-        if closing:
-            self._on_closed()
+            outgoing = session.outgoing
+            if session.state is not states.CLOSED and len(outgoing) + len(packets) <= session.max_queue:
+                outgoing.extend(packets)
+                queued = True
+            else:
+                queued = all(session.send(packet) for packet in packets)
+        if not queued:
+            if session.state is states.CLOSED:
+                self._on_closed()
             return False
-        self.flush()
-        return ok
+        ws = self.ws
+        if ws is not None:
+            if not ws._scheduled:
+                ws.flush(self)
+        elif self._poll_waiting:
+            self._poll_event.set()
+        return True
 
     def flush(self) -> None:
         ws = self.ws
@@ -148,7 +161,7 @@ class EngineSocket:
             self._timer.cancel()
         ws = self.ws
         if ws is not None:
-            ws.flush(self)
+            ws.flush_now(self)  # the close packet goes before the Close frame
             ws.close(1000)
             self.server.forget(self)
         elif self._poll_waiting or not self.session.outgoing:

@@ -1,8 +1,7 @@
 """The WebSocket transport: RFC 6455 framing (from the sans-IO codec) over a raw connection.
 
-The request's own greenlet reads and decodes frames; whoever queues packets writes them
-(see ``flush``), so an idle connection costs no extra greenlet. Writes are serialised by a
-lock because a reader answering a ping and an emitter can race for the socket.
+The request's own greenlet reads and decodes frames. Writing is described above
+``flush``: an idle connection costs no extra greenlet, and a slow one cannot block others.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import engineio
+from ..protocol import session as states
 from ..protocol import websocket as wsproto
 from ..protocol.errors import EngineIOError, WebSocketError
 
@@ -24,56 +24,119 @@ _encode_packet = engineio.encode_packet
 _encode_message = wsproto.encode_message
 
 
+def _frame(packet: engineio.Packet) -> bytes:
+    """The packet as a WebSocket frame, encoded once however many clients it goes to."""
+    wire = packet.wire
+    if wire is None:
+        wire = packet.wire = _encode_message(_encode_packet(packet))
+    return wire
+
+
 class ConnectionGone(Exception):
     """The peer closed the connection or sent a Close frame."""
 
 
 class WebSocketTransport:
-    def __init__(self, conn: RawConnection, runtime: Any, max_message_size: int) -> None:
+    def __init__(self, conn: RawConnection, runtime: Any, max_message_size: int,
+                 max_backlog: int = 4_000_000) -> None:
         self.conn = conn
+        self.runtime = runtime
         self.decoder = wsproto.FrameDecoder(max_message_size=max_message_size)
-        self._send_lock = runtime.lock()
-        self._writing = False
+        self.max_backlog = max_backlog
         self.closed = False
+        self._closing = False
+        self._scheduled = False
+        self._writer = False
+        self._backlog: list[bytes] = []
+        self._backlog_size = 0
         self._pending: list[Any] = []
 
     # -- writing ----------------------------------------------------------------------------
-
-    def send_raw(self, data: bytes) -> bool:
-        if self.closed:
-            return False
-        try:
-            with self._send_lock:
-                self.conn.sendall(data)
-            return True
-        except OSError:
-            self.closed = True
-            return False
-
-    def send_packet(self, packet: engineio.Packet) -> bool:
-        return self.send_raw(_encode_message(_encode_packet(packet)))
+    #
+    # Writes never block the caller. Queued packets are written from a deferred callback, so a
+    # burst (a loop of broadcasts) leaves in one write per client; the write goes straight to
+    # the socket buffer when it fits, and only a client that falls behind gets a writer
+    # greenlet, which exits once its backlog is sent. A backlog past ``max_backlog`` bytes
+    # means the client is not reading: it is closed as a slow consumer instead of growing
+    # the server's memory.
 
     def flush(self, sock: EngineSocket) -> None:
-        """Write everything the session has queued. One writer at a time; others return."""
-        if self._writing:
+        """Packets were queued on ``sock``: write them soon."""
+        if self._scheduled or self.closed:
             return
-        self._writing = True
-        try:
-            while not self.closed:
-                packets = sock.take_outgoing()
-                if not packets:
-                    break
-                frames = b"".join([_encode_message(_encode_packet(p)) for p in packets])
-                if not self.send_raw(frames):
-                    sock.close("transport error", notify_client=False)
-                    break
-        finally:
-            self._writing = False
+        self._scheduled = True
+        self.runtime.defer(self._write_queued, sock)
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def flush_now(self, sock: EngineSocket) -> None:
+        self._scheduled = False
+        self._write_queued(sock)
+
+    def _write_queued(self, sock: EngineSocket) -> None:
+        self._scheduled = False
+        packets = sock.take_outgoing()
+        if packets:
+            self._write(b"".join([_frame(p) for p in packets]), sock)
+
+    def send_packet(self, packet: engineio.Packet) -> None:
+        self._write(_frame(packet), None)
+
+    def _write(self, data: bytes, sock: EngineSocket | None) -> None:
         if self.closed:
             return
-        self.send_raw(wsproto.encode_close(code, reason))
+        if not self._writer:
+            send_nowait = self.conn.send_nowait
+            if send_nowait is not None:
+                try:
+                    sent = send_nowait(data)
+                except OSError:
+                    self._broken(sock)
+                    return
+                if sent == len(data):
+                    return
+                data = data[sent:]
+            self._writer = True
+            self.runtime.spawn(self._drain, sock)
+        self._backlog.append(data)
+        self._backlog_size += len(data)
+        if self._backlog_size > self.max_backlog and sock is not None:
+            log.warning("closing Engine.IO session %s: slow consumer (%d bytes unsent)",
+                        sock.sid, self._backlog_size)
+            self._backlog.clear()
+            self._backlog_size = 0
+            self._broken(sock, states.SLOW_CONSUMER)
+
+    def _drain(self, sock: EngineSocket | None) -> None:
+        try:
+            while self._backlog and not self.closed:
+                chunk = b"".join(self._backlog)
+                self._backlog.clear()
+                self._backlog_size = 0
+                self.conn.sendall(chunk)
+        except OSError:
+            self._broken(sock)
+        finally:
+            self._writer = False
+            if self._closing:
+                self._shutdown()
+
+    def _broken(self, sock: EngineSocket | None, reason: str = states.TRANSPORT_ERROR) -> None:
+        self._closing = True
+        self._shutdown()
+        if sock is not None:
+            sock.close(reason, notify_client=False)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a Close frame (after anything still queued) and end the connection."""
+        if self._closing or self.closed:
+            return
+        self._closing = True
+        self._write(wsproto.encode_close(code, reason), None)
+        if not self._writer:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.closed:
+            return
         self.closed = True
         try:
             self.conn.close()
@@ -105,7 +168,7 @@ class WebSocketTransport:
                 if kind is wsproto.Message:
                     packets.append(engineio.decode_packet(event.data))
                 elif kind is wsproto.Ping:
-                    self.send_raw(wsproto.encode_frame(wsproto.Opcode.PONG, event.payload))
+                    self._write(wsproto.encode_frame(wsproto.Opcode.PONG, event.payload), None)
                 elif kind is wsproto.Close:
                     if packets:
                         self._pending = events[i:]

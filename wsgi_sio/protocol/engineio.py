@@ -72,14 +72,17 @@ class Packet:
     server, so the class keeps to ``__slots__`` and does no validation of its own.
     """
 
-    __slots__ = ("type", "data")
+    __slots__ = ("type", "data", "wire")
 
     type: PacketType
     data: str | bytes | None
+    #: a transport's encoded form of this packet, kept so that a broadcast encodes it once
+    wire: bytes | None
 
     def __init__(self, type: PacketType, data: str | bytes | None = None) -> None:
         self.type = type
         self.data = data
+        self.wire = None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Packet):

@@ -136,7 +136,21 @@ class Packet:
 # Byte for byte what JSON.stringify writes: compact, non-ASCII as is, key order kept (§2.2).
 # NaN and Infinity have no JSON form, so they are a caller error here. Built once: json.dumps
 # with options would build a new encoder on every call.
+class _HoldsBinary(Exception):
+    """Raised from inside the JSON encoder when it meets bytes: take the attachment path."""
+
+
+def _refuse_binary(obj: Any) -> Any:
+    if isinstance(obj, _BINARY_TYPES):
+        raise _HoldsBinary
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# The common case, data without bytes, is then one pass of the C encoder: it calls
+# ``default`` only for objects it cannot write, and bytes are the only ones we handle.
+_TRY_TEXT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                             default=_refuse_binary).encode
 
 
 def _dumps(data: Any) -> str:
@@ -217,24 +231,23 @@ def encode(packet: Packet) -> list[str | bytes]:
     depth-first order; a BINARY_ type without any bytes is sent as the plain type.
     """
     ptype = packet.type
-    if ptype in (_EVENT, _ACK, _BINARY_EVENT, _BINARY_ACK) and _has_binary(packet.data):
+    if ptype in (_EVENT, _ACK, _BINARY_EVENT, _BINARY_ACK):
         _check_outgoing(packet)
+        try:
+            body = _TRY_TEXT(packet.data)
+        except _HoldsBinary:
+            pass
+        except (TypeError, ValueError) as exc:
+            raise LocalProtocolError(f"cannot serialise packet data as JSON: {exc}") from None
+        else:
+            plain = _EVENT if ptype in (_EVENT, _BINARY_EVENT) else _ACK
+            return [_header(plain, packet.namespace, packet.id) + body]
         attachments: list[bytes] = []
         data = _deconstruct(packet.data, attachments)
         binary_type = _BINARY_EVENT if ptype in (_EVENT, _BINARY_EVENT) else _BINARY_ACK
         text = _header(binary_type, packet.namespace, packet.id, len(attachments)) + _dumps(data)
         return [text, *attachments]
     return [encode_text(packet)]
-
-
-def _has_binary(data: Any) -> bool:
-    if isinstance(data, _BINARY_TYPES):
-        return True
-    if isinstance(data, (list, tuple)):
-        return any(_has_binary(item) for item in data)
-    if isinstance(data, dict):
-        return any(_has_binary(value) for value in data.values())
-    return False
 
 
 def _deconstruct(data: Any, attachments: list[bytes]) -> Any:
