@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 JSDIR  := tests/interop/js
 
-.PHONY: setup run test clean
+.PHONY: setup run test bench clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: setup
 
 run: setup
 	$(PY) -m wsgi_sio demo.app:application --bind 127.0.0.1:8000
+
+# wsgi_sio against python-socketio (bench/README.md); `make bench BENCH_ARGS=--quick` for a smoke run
+bench: setup
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(JSDIR)/node_modules
