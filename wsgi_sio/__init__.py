@@ -22,12 +22,28 @@ from .server import Server
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # The Redis pieces need the `redis` extra (redis-py, msgpack): imported on first use only.
+    if name == "RedisManager":
+        from .managers import RedisManager
+
+        return RedisManager
+    if name == "Emitter":
+        from .emitter import Emitter
+
+        return Emitter
+    raise AttributeError(f"module 'wsgi_sio' has no attribute {name!r}")
+
+
 __all__ = [
     "BroadcastOperator",
     "ConnectionRefused",
+    "Emitter",
     "EngineServer",
     "InProcessManager",
     "Namespace",
+    "RedisManager",
     "RequestRefused",
     "Server",
     "SocketIOMiddleware",

@@ -1,0 +1,569 @@
+"""Rooms and broadcasts across processes and hosts, through Redis pub/sub.
+
+``RedisManager`` is the in-process manager plus a Redis link: every operation is applied to
+the sockets of this process at once, and published for the other processes, which apply it to
+theirs. The messages are those of Node's ``@socket.io/redis-adapter`` 8.x (see :mod:`.wire`),
+so wsgi_sio processes, Node socket.io servers with that adapter, and ``@socket.io/redis-emitter``
+(or :class:`wsgi_sio.Emitter`) all share rooms and broadcasts.
+
+One listener (a greenlet under gevent, a thread otherwise: ``server.runtime.spawn``) reads one
+pub/sub connection: a pattern subscription to the broadcasts of every namespace, and the
+request and response channels of each namespace in use. Subscribing to the request channel is
+what makes Node peers count us (``PUBSUB NUMSUB``), so every request type a peer may send is
+answered.
+
+Faults: when Redis goes away, local clients are served as before; publishing is skipped
+(counted, nothing queued) and the listener reconnects with exponential backoff. The outage is
+logged once when it starts and once when it ends. What other processes publish while we are
+disconnected is lost: Redis pub/sub keeps nothing for absent subscribers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from ..manager import InProcessManager, as_set
+from ..protocol.socketio import Packet, PacketType
+from . import wire
+
+if TYPE_CHECKING:
+    from ..namespaces import Namespace
+    from ..server import Server
+
+log = logging.getLogger("wsgi_sio.redis")
+
+_TICK = 1.0  # seconds the listener waits for a message before looking at its to-do list
+
+
+@dataclass
+class RemoteSocket:
+    """A socket somewhere in the cluster, as ``fetch_sockets`` reports it."""
+
+    sid: str
+    namespace: str
+    rooms: set[str]
+    handshake: dict[str, Any] = field(default_factory=dict)
+    data: Any = None
+
+
+class _Pending:
+    """A request of ours waiting for ``expected`` responses."""
+
+    def __init__(self, expected: int, done: Any) -> None:
+        self.expected = expected
+        self.responses: list[dict[str, Any]] = []
+        self.done = done
+
+    def add(self, response: dict[str, Any]) -> None:
+        self.responses.append(response)
+        if len(self.responses) >= self.expected:
+            self.done.set()
+
+
+class _Link:
+    """Whether Redis answers; logs each outage once, when it starts and when it ends."""
+
+    def __init__(self, url: str, counters: Counter[str]) -> None:
+        self.url = url
+        self.counters = counters
+        self.down_since: float | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.down_since is None
+
+    def lost(self, exc: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self.counters["outages"] += 1
+            log.error("Redis at %s is unreachable (%s): serving local clients only; messages to "
+                      "and from other processes are lost until it is back; retrying", self.url, exc)
+
+    def back(self) -> None:
+        if self.down_since is not None:
+            lasted = time.monotonic() - self.down_since
+            self.down_since = None
+            log.warning("Redis at %s is back after %.1f s; resubscribed", self.url, lasted)
+
+
+class RedisManager(InProcessManager):
+    """``wsgi_sio.Server(manager=wsgi_sio.RedisManager("redis://host:6379/0"))``.
+
+    ``key``: channel prefix, as the Node adapter's ``key`` option (default ``"socket.io"``).
+    ``requests_timeout``: seconds to wait for other servers' answers (``fetch_sockets``).
+    ``max_message_size``: larger messages from Redis are dropped. ``retry_max_delay``: the
+    longest pause between reconnection attempts. ``redis_options`` go to ``redis.Redis``.
+    """
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, key: str = "socket.io",
+                 requests_timeout: float = 5.0, max_message_size: int = 1_000_000,
+                 retry_max_delay: float = 5.0, redis_options: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.url = url
+        self.key = key
+        self.requests_timeout = requests_timeout
+        self.max_message_size = max_message_size
+        self.retry_max_delay = retry_max_delay
+        self.uid = secrets.token_hex(8)
+        #: what happened to messages; read it with :meth:`stats`
+        self.counters: Counter[str] = Counter()
+        options = {"socket_connect_timeout": 2.0, "socket_timeout": 5.0, "health_check_interval": 0,
+                   "retry": Retry(NoBackoff(), 0), **(redis_options or {})}
+        self._pub = redis.Redis.from_url(url, **options)
+        self._sub_client = redis.Redis.from_url(url, **{**options, "socket_timeout": None})
+        self._link = _Link(_safe_url(url), self.counters)
+        self._server: Server | None = None
+        self._namespaces: set[str] = set()  # whose request/response channels we want
+        self._listening: set[str] = set()   # whose request channel the live connection has
+        self._channel_kind: dict[bytes, tuple[str, str]] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._server_handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self._own_prefix = wire.pack([self.uid])[1:]  # the uid as the array's first element
+        self._closed = False
+        self._ready: Any = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def attach(self, server: Server) -> None:
+        if self._server is not None:
+            raise RuntimeError("a RedisManager serves one Server")
+        self._server = server
+        for name in getattr(server, "_static", {"/": None}):
+            self._want(name)
+        self._ready = server.runtime.event()
+        server.runtime.spawn(self._listen)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the listener is subscribed (for scripts and tests; servers need not)."""
+        return bool(self._ready and self._ready.wait(timeout))
+
+    def close(self) -> None:
+        """Stop listening (within a second) and close the Redis connections."""
+        self._closed = True
+        self._pub.close()
+
+    def stats(self) -> dict[str, int]:
+        """Counters: received, delivered, own, oversized, malformed, unknown_type, published,
+        publish_skipped, publish_failed, outages, errors, ..."""
+        return dict(self.counters)
+
+    # -- membership ---------------------------------------------------------------------------
+
+    def add(self, socket: Namespace) -> None:
+        if socket.namespace not in self._namespaces:
+            self._want(socket.namespace)  # a dynamic namespace seen for the first time
+        super().add(socket)
+
+    def _want(self, namespace: str) -> None:
+        channels = wire.Channels(self.key, namespace)
+        self._channel_kind[channels.request.encode()] = ("request", namespace)
+        self._channel_kind[channels.response.encode()] = ("response", namespace)
+        self._channel_kind[channels.specific_response(self.uid).encode()] = ("response", namespace)
+        self._namespaces.add(namespace)
+
+    # -- operations: here at once, elsewhere through Redis --------------------------------------
+
+    def emit(self, packet: Packet, rooms: str | Iterable[str] | None = None,
+             skip: str | Iterable[str] | None = None) -> int:
+        count = super().emit(packet, rooms, skip)
+        nsp = packet.namespace
+        if isinstance(rooms, str) and rooms in self.sockets.get(nsp, ()):
+            return count  # one sid, and it is ours: nobody else has it
+        room_list = None if rooms is None else sorted(as_set(rooms))
+        if room_list == [] or packet.id is not None:
+            return count
+        try:
+            payload = wire.broadcast_message(self.uid, nsp, list(packet.data), room_list or [],
+                                             sorted(as_set(skip)))
+        except (TypeError, ValueError, OverflowError) as exc:
+            log.error("cannot send this broadcast to other processes: %s", exc)
+            return count
+        self._publish(wire.broadcast_channel(wire.Channels(self.key, nsp), room_list or []), payload)
+        return count
+
+    def close_room(self, namespace: str, room: str) -> None:
+        super().close_room(namespace, room)
+        self._request(namespace, {"type": wire.REMOTE_LEAVE, "opts": {"rooms": [room], "except": []},
+                                  "rooms": [room]})
+
+    def disconnect(self, namespace: str, rooms: str | Iterable[str] | None = None,
+                   skip: str | Iterable[str] | None = None) -> None:
+        super().disconnect(namespace, rooms, skip)
+        self._request(namespace, {"type": wire.REMOTE_DISCONNECT, "opts": _opts(rooms, skip),
+                                  "close": False})
+
+    def join_many(self, namespace: str, room: str, rooms: str | Iterable[str] | None = None,
+                  skip: str | Iterable[str] | None = None) -> None:
+        super().join_many(namespace, room, rooms, skip)
+        self._request(namespace, {"type": wire.REMOTE_JOIN, "opts": _opts(rooms, skip), "rooms": [room]})
+
+    def leave_many(self, namespace: str, room: str, rooms: str | Iterable[str] | None = None,
+                   skip: str | Iterable[str] | None = None) -> None:
+        super().leave_many(namespace, room, rooms, skip)
+        self._request(namespace, {"type": wire.REMOTE_LEAVE, "opts": _opts(rooms, skip), "rooms": [room]})
+
+    def join_remote(self, namespace: str, sid: str, room: str) -> None:
+        self._request(namespace, {"type": wire.REMOTE_JOIN, "opts": _opts(sid, None), "rooms": [room]})
+
+    def leave_remote(self, namespace: str, sid: str, room: str) -> None:
+        self._request(namespace, {"type": wire.REMOTE_LEAVE, "opts": _opts(sid, None), "rooms": [room]})
+
+    def disconnect_remote(self, namespace: str, sid: str) -> None:
+        self._request(namespace, {"type": wire.REMOTE_DISCONNECT, "opts": _opts(sid, None),
+                                  "close": False})
+
+    def server_side_emit(self, event: str, *args: Any, namespace: str = "/") -> None:
+        """Emit ``event`` to the *other servers* (Node: ``io.serverSideEmit``); JSON arguments."""
+        self._request(namespace, {"type": wire.SERVER_SIDE_EMIT, "data": [event, *args]})
+
+    def on_server_event(self, event: str, handler: Callable[..., Any] | None = None,
+                        namespace: str = "/") -> Any:
+        """Register ``handler(*args)`` for server-side events from other servers (decorator too).
+
+        It runs in its own greenlet/thread; its return value answers a Node
+        ``serverSideEmitWithAck``.
+        """
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self._server_handlers[(namespace, event)] = fn
+            return fn
+        return register(handler) if handler is not None else register
+
+    # -- cluster-wide queries -----------------------------------------------------------------
+
+    def fetch_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None,
+                      skip: str | Iterable[str] | None = None,
+                      timeout: float | None = None) -> list[RemoteSocket]:
+        """The sockets in ``rooms`` minus ``skip`` on every server (Node: ``fetchSockets``).
+
+        Waits for every other server subscribed to the namespace, up to ``timeout``
+        (``requests_timeout``); a server that does not answer in time is left out, with a
+        warning. While Redis is down, only this process's sockets are returned.
+        """
+        here = [RemoteSocket(s.sid, namespace, set(s._rooms), _handshake(s), _data(s))
+                for s in self.members(namespace, rooms, skip)]
+        responses = self._ask(namespace, {"type": wire.REMOTE_FETCH, "opts": _opts(rooms, skip)},
+                              timeout)
+        for response in responses:
+            for item in response.get("sockets") or ():
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    handshake = item.get("handshake")
+                    here.append(RemoteSocket(item["id"], namespace, set(wire.rooms_field(item)),
+                                             handshake if isinstance(handshake, dict) else {},
+                                             item.get("data")))
+        return here
+
+    def list_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None) -> list[tuple[str, set[str]]]:
+        """(sid, rooms) of every socket of the cluster in ``rooms``."""
+        return [(s.sid, s.rooms) for s in self.fetch_sockets(namespace, rooms)]
+
+    def all_rooms(self, namespace: str, timeout: float | None = None) -> set[str]:
+        """Every room of the namespace on every server (sid rooms included, as in Node)."""
+        found = set(self.rooms.get(namespace, {}))
+        for response in self._ask(namespace, {"type": wire.ALL_ROOMS}, timeout):
+            found.update(wire.rooms_field(response))
+        return found
+
+    def _ask(self, namespace: str, request: dict[str, Any], timeout: float | None) -> list[dict[str, Any]]:
+        assert self._server is not None, "attach the manager to a Server first"
+        if not self._link.up:
+            return []
+        channels = wire.Channels(self.key, namespace)
+        try:
+            subscribers = int(self._pub.pubsub_numsub(channels.request)[0][1])
+            expected = subscribers - (1 if namespace in self._listening else 0)
+            if expected <= 0:
+                return []
+            request_id = secrets.token_hex(8)
+            pending = self._pending[request_id] = _Pending(expected, self._server.runtime.event())
+            self._pub.publish(channels.request, wire.dump_json(
+                {"uid": self.uid, "requestId": request_id, **request}))
+        except redis.RedisError as exc:
+            self._link.lost(exc)
+            return []
+        try:
+            wait = self.requests_timeout if timeout is None else timeout
+            if not pending.done.wait(wait):
+                self.counters["request_timeouts"] += 1
+                log.warning("only %d of %d servers answered within %s s", len(pending.responses),
+                            expected, wait)
+            return list(pending.responses)
+        finally:
+            self._pending.pop(request_id, None)
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def _request(self, namespace: str, request: dict[str, Any]) -> None:
+        self._publish(wire.Channels(self.key, namespace).request,
+                      wire.dump_json({"uid": self.uid, **request}))
+
+    def _publish(self, channel: str, payload: bytes) -> bool:
+        if not self._link.up:
+            self.counters["publish_skipped"] += 1
+            return False
+        try:
+            self._pub.publish(channel, payload)
+        except redis.RedisError as exc:
+            self.counters["publish_failed"] += 1
+            self._link.lost(exc)
+            return False
+        self.counters["published"] += 1
+        return True
+
+    # -- the listener -------------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        assert self._server is not None
+        delay = 0.05
+        while not self._closed:
+            pubsub = self._sub_client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.psubscribe(wire.broadcast_pattern(self.key))
+                self._listening = set()
+                self._subscribe_wanted(pubsub)
+                self._pub.ping()
+                delay = 0.05
+                self._link.back()
+                self._ready.set()
+                self._pump(pubsub)
+            except redis.RedisError as exc:
+                self._link.lost(exc)
+            except Exception:  # a bug of ours must not end the listener
+                self.counters["errors"] += 1
+                log.exception("Redis listener failed; restarting it")
+            finally:
+                self._listening = set()
+                _quietly(pubsub.close)
+            if not self._closed:
+                self._server.runtime.sleep(delay)
+                delay = min(delay * 2, self.retry_max_delay)
+
+    def _subscribe_wanted(self, pubsub: Any) -> None:
+        # namespaces registered on the server after it was made (the usual order)
+        for name in getattr(self._server, "_static", ()):
+            if name not in self._namespaces:
+                self._want(name)
+        missing = self._namespaces - self._listening
+        if missing:
+            channels = [ch for ch, (_, nsp) in list(self._channel_kind.items()) if nsp in missing]
+            pubsub.subscribe(*channels)
+            self._listening |= missing
+
+    def _pump(self, pubsub: Any) -> None:
+        while not self._closed:
+            self._subscribe_wanted(pubsub)
+            message = pubsub.get_message(timeout=_TICK)
+            if message is None:
+                if not self._link.up:  # publishing failed while we kept listening: try again
+                    self._pub.ping()
+                    self._link.back()
+                continue
+            try:
+                self._dispatch(message)
+            except wire.WireError as exc:
+                self._drop(exc, message.get("channel"))
+            except Exception:
+                self.counters["errors"] += 1
+                log.exception("error handling a Redis message on %r", message.get("channel"))
+
+    def _drop(self, exc: wire.WireError, channel: Any) -> None:
+        count = self.counters[exc.reason] = self.counters[exc.reason] + 1
+        self.counters["dropped"] += 1
+        if count <= 10 or count % 1000 == 0:  # a flood must not flood the log too
+            log.warning("dropped a Redis message on %r (%s, %d so far): %s", channel, exc.reason,
+                        count, exc.detail)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        self.counters["received"] += 1
+        data = message.get("data")
+        channel = message.get("channel")
+        if not isinstance(data, bytes) or not isinstance(channel, bytes):
+            raise wire.WireError("malformed", "not a bytes message")
+        if message["type"] == "pmessage":
+            self._on_broadcast(channel, data)
+            return
+        kind, namespace = self._channel_kind.get(channel, ("?", ""))
+        if kind == "request":
+            self._on_request(namespace, data)
+        elif kind == "response":
+            self._on_response(data)
+
+    def _on_broadcast(self, channel: bytes, payload: bytes) -> None:
+        if payload[1:1 + len(self._own_prefix)] == self._own_prefix:
+            self.counters["own"] += 1  # our own broadcast coming back (or someone posing as us)
+            return
+        message = wire.decode_broadcast(payload, self.max_message_size)
+        if message.uid == self.uid:
+            self.counters["own"] += 1
+            return
+        prefix = wire.Channels(self.key, message.namespace).broadcast.encode()
+        if not channel.startswith(prefix):
+            raise wire.WireError("malformed", "namespace does not match the channel")
+        room = channel[len(prefix):-1].decode("utf-8", "replace")
+        nsp_rooms = self.rooms.get(message.namespace)
+        if not nsp_rooms or (room and room not in nsp_rooms):
+            return  # no socket here for it
+        packet = Packet(PacketType.EVENT, message.namespace, message.data)
+        try:
+            InProcessManager.emit(self, packet, message.rooms or None, message.except_ or None)
+        except Exception as exc:  # e.g. a reserved event name: our encoder refuses it
+            raise wire.WireError("malformed", f"cannot deliver: {exc}") from None
+        self.counters["delivered"] += 1
+
+    def _on_request(self, namespace: str, payload: bytes) -> None:
+        request = wire.decode_request(payload, self.max_message_size)
+        rtype = request.get("type")
+        if request.get("uid") == self.uid:
+            self.counters["own"] += 1  # applied here when sent
+            return
+        here = InProcessManager
+        request_id = request.get("requestId")
+        if rtype in (wire.REMOTE_JOIN, wire.REMOTE_LEAVE, wire.REMOTE_DISCONNECT) and "opts" not in request:
+            self._legacy_single(namespace, request)
+        elif rtype in (wire.REMOTE_JOIN, wire.REMOTE_LEAVE):
+            rooms, skip = wire.target(request)
+            apply = here.join_many if rtype == wire.REMOTE_JOIN else here.leave_many
+            for room in wire.rooms_field(request):
+                apply(self, namespace, room, rooms or None, skip or None)
+        elif rtype == wire.REMOTE_DISCONNECT:
+            rooms, skip = wire.target(request)
+            for socket in self.members(namespace, rooms or None, skip or None):
+                socket.disconnect()
+                if request.get("close") is True:
+                    socket.client.sock.close()
+        elif rtype == wire.SOCKETS:
+            sids = [s.sid for s in self.members(namespace, wire.rooms_field(request) or None)]
+            self._respond(namespace, {"requestId": request_id, "sockets": sids})
+        elif rtype == wire.ALL_ROOMS:
+            self._respond(namespace, {"requestId": request_id,
+                                      "rooms": list(self.rooms.get(namespace, {}))})
+        elif rtype == wire.REMOTE_FETCH:
+            rooms, skip = wire.target(request)
+            sockets = [{"id": s.sid, "handshake": _handshake(s), "rooms": sorted(s._rooms),
+                        "data": _data(s)} for s in self.members(namespace, rooms or None, skip or None)]
+            self._respond(namespace, {"requestId": request_id, "sockets": sockets})
+        elif rtype == wire.SERVER_SIDE_EMIT:
+            self._server_side_event(namespace, wire.event_data(request), request_id)
+        elif rtype == wire.BROADCAST:
+            self._broadcast_with_ack(namespace, request)
+        else:  # responses (8, 9) have no business on the request channel
+            raise wire.WireError("unknown_type", f"request type {rtype!r}")
+
+    def _legacy_single(self, namespace: str, request: dict[str, Any]) -> None:
+        """Requests of adapters before 7.x: one ``sid``, one ``room``, answered by its owner."""
+        sid = request.get("sid")
+        socket = self.get(namespace, sid) if isinstance(sid, str) else None
+        if socket is None:
+            return
+        rtype, room = request["type"], request.get("room")
+        if rtype == wire.REMOTE_DISCONNECT:
+            socket.disconnect()
+        elif isinstance(room, str):
+            (InProcessManager.join if rtype == wire.REMOTE_JOIN else InProcessManager.leave)(self, socket, room)
+        self._respond(namespace, {"requestId": request.get("requestId")})
+
+    def _server_side_event(self, namespace: str, data: list[Any], request_id: Any) -> None:
+        handler = self._server_handlers.get((namespace, data[0]))
+        if handler is None:
+            log.debug("no handler for server-side event %r on %s", data[0], namespace)
+            return
+
+        def run() -> None:
+            try:
+                result = handler(*data[1:])
+            except Exception:
+                log.exception("server-side event handler for %r raised", data[0])
+                return
+            if request_id is not None:
+                self._respond(namespace, {"type": wire.SERVER_SIDE_EMIT, "requestId": request_id,
+                                          "data": result})
+
+        assert self._server is not None
+        self._server.runtime.spawn(run)
+
+    def _broadcast_with_ack(self, namespace: str, request: dict[str, Any]) -> None:
+        """A Node ``io.timeout(ms).emit(ev, ..., ack)``: tell how many clients, relay each ack."""
+        data = wire.broadcast_request_packet(request)
+        rooms, skip = wire.target(request)
+        request_id = request.get("requestId")
+        recipients = self.members(namespace, rooms or None, skip or None)
+        self._respond(namespace, {"type": wire.BROADCAST_CLIENT_COUNT, "requestId": request_id,
+                                  "clientCount": len(recipients)})
+        channel = wire.Channels(self.key, namespace).response
+
+        def relay(*args: Any) -> None:
+            self._publish(channel, wire.pack({"type": wire.BROADCAST_ACK, "requestId": request_id,
+                                              "packet": args[0] if args else None}))
+
+        for socket in recipients:
+            socket.emit(data[0], *data[1:], callback=relay)
+
+    def _respond(self, namespace: str, response: dict[str, Any]) -> None:
+        # Always the common response channel: Node requesters subscribe to it too (§5.1).
+        try:
+            payload = wire.dump_json(response)
+        except (TypeError, ValueError) as exc:
+            log.error("cannot answer a Redis request: %s", exc)
+            return
+        self._publish(wire.Channels(self.key, namespace).response, payload)
+
+    def _on_response(self, payload: bytes) -> None:
+        response = wire.decode_request(payload, self.max_message_size)
+        pending = self._pending.get(response.get("requestId"))  # type: ignore[arg-type]
+        if pending is not None:
+            pending.add(response)
+
+
+def _opts(rooms: str | Iterable[str] | None, skip: str | Iterable[str] | None) -> dict[str, list[str]]:
+    return {"rooms": sorted(as_set(rooms)), "except": sorted(as_set(skip))}
+
+
+def _handshake(socket: Namespace) -> dict[str, Any]:
+    """The handshake as Node's ``socket.handshake``, built from the WSGI environ."""
+    environ = socket.environ
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+               if key.startswith("HTTP_") and isinstance(value, str)}
+    query = environ.get("QUERY_STRING", "")
+    return {
+        "headers": headers,
+        "address": environ.get("REMOTE_ADDR"),
+        "xdomain": "origin" in headers,
+        "secure": environ.get("wsgi.url_scheme") == "https",
+        "url": environ.get("PATH_INFO", "") + ("?" + query if query else ""),
+        "query": dict(urllib.parse.parse_qsl(query)),
+        "auth": socket.auth if isinstance(socket.auth, dict) else {},
+    }
+
+
+def _data(socket: Namespace) -> Any:
+    """``socket.session`` when it is plain JSON (Node: ``socket.data``), else None."""
+    try:
+        return json.loads(wire.dump_json(socket.session))
+    except (TypeError, ValueError):
+        return None
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _quietly(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:
+        pass
