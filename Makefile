@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 JSDIR  := tests/interop/js
+DJJS   := wsgi_sio/django/js
+DJSTATIC := wsgi_sio/django/static/wsgi_sio
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run test bench clean
 
@@ -16,17 +20,32 @@ $(JSDIR)/node_modules/.installed: $(JSDIR)/package.json
 	cd $(JSDIR) && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed $(JSDIR)/node_modules/.installed
+# socket.io-client for Django's staticfiles ({% load wsgi_sio %}{% socketio_client %})
+$(DJSTATIC)/socket.io.min.js: $(DJJS)/package.json
+	cd $(DJJS) && npm install --no-audit --no-fund --loglevel=error
+	mkdir -p $(DJSTATIC)
+	cp $(DJJS)/node_modules/socket.io-client/dist/socket.io.min.js \
+	   $(DJJS)/node_modules/socket.io-client/dist/socket.io.min.js.map $(DJSTATIC)/
 
-test: setup
+# Debian's chromium for the browser tests (Playwright drives it; it downloads no browser)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq chromium
+
+setup: $(VENV)/.installed $(JSDIR)/node_modules/.installed $(DJSTATIC)/socket.io.min.js
+
+test: setup $(CHROMIUM)
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# The Django demo (sample_site/) on one port; demo users alice and bob, password socketio.
 run: setup
-	$(PY) -m wsgi_sio demo.app:application --bind 127.0.0.1:8000
+	cd sample_site && ../$(PY) manage.py migrate --noinput -v0
+	cd sample_site && ../$(PY) manage.py create_demo_users
+	cd sample_site && ../$(PY) manage.py runserver_sio 127.0.0.1:8000
 
 # wsgi_sio against python-socketio (bench/README.md); `make bench BENCH_ARGS=--quick` for a smoke run
 bench: setup
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(JSDIR)/node_modules
+	rm -rf $(VENV) $(JSDIR)/node_modules $(DJJS)/node_modules $(DJSTATIC)
