@@ -1,0 +1,16 @@
+"""``"wsgi_sio.django"`` in INSTALLED_APPS: discovers the apps' socket modules when ready."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class WsgiSioConfig(AppConfig):
+    name = "wsgi_sio.django"
+    label = "wsgi_sio"
+    verbose_name = "Socket.IO (wsgi_sio)"
+
+    def ready(self) -> None:
+        from .discovery import autodiscover
+
+        autodiscover()

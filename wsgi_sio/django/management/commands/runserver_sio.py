@@ -1,0 +1,144 @@
+"""``manage.py runserver_sio [addr:port] [--noreload]``: runserver on gevent, with Socket.IO.
+
+The site, long-polling and WebSocket on one port, with what ``runserver`` gives: the system
+checks, the unapplied-migrations warning, the autoreloader and, in DEBUG (``WSGI_SIO
+["SERVE_STATIC"]``), static files.
+
+The standard library must be made cooperative (gevent's monkey-patching) before Django is
+imported, so that views and handlers that block (database queries, ``time.sleep``) yield to
+other clients and Django's per-thread state (database connections) becomes per-greenlet. A
+management command is loaded too late for that, so run from the command line it re-executes
+the same command line with the patching done first (same process id, same arguments, so the
+autoreloader's child does the same). No change to manage.py is needed.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import sys
+from typing import Any
+
+from django.apps import apps
+from django.db import connections
+from django.utils import autoreload
+
+from wsgi_sio import green
+from wsgi_sio.middleware import SocketIOMiddleware
+
+from ... import conf
+from ...server import get_server
+
+if apps.is_installed("django.contrib.staticfiles"):
+    from django.contrib.staticfiles.management.commands.runserver import Command as BaseCommand
+else:  # pragma: no cover - projects without staticfiles
+    from django.core.management.commands.runserver import Command as BaseCommand  # type: ignore[assignment]
+
+log = logging.getLogger("wsgi_sio")
+
+# Run as ``python -c`` by the re-executed interpreter: patch, then run the original script
+# (manage.py, django-admin) as __main__ with its own directory first on sys.path.
+_PATCHED_MAIN = (
+    "import os, runpy, sys\n"
+    "from wsgi_sio import green\n"
+    "green.patch_all()\n"
+    "sys.argv = sys.argv[1:]\n"
+    "sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
+def gevent_patched() -> bool:
+    from gevent import monkey
+
+    return monkey.is_module_patched("socket") and monkey.is_module_patched("threading")
+
+
+def reexec_patched(argv: list[str]) -> None:
+    """Replace this process by the same command line with gevent's patching done first."""
+    options = [f"-W{o}" for o in sys.warnoptions]
+    options += [f"-X{k}" if v is True else f"-X{k}={v}" for k, v in sys._xoptions.items()]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *options, "-c", _PATCHED_MAIN, *argv])
+
+
+def has_socketio(app: Any) -> bool:
+    """Whether ``app`` (through wrapping handlers) already mounts a Socket.IO server."""
+    seen = set()
+    while app is not None and id(app) not in seen:
+        seen.add(id(app))
+        if isinstance(app, SocketIOMiddleware):
+            return True
+        app = getattr(app, "application", None) or getattr(app, "app", None)
+    return False
+
+
+class Command(BaseCommand):
+    help = ("Starts a lightweight web server on gevent for development, serving the site, "
+            "Socket.IO long-polling and WebSocket on one port.")
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        if not gevent_patched() and os.path.exists(sys.argv[0]):
+            reexec_patched(sys.argv)
+        super().run_from_argv(argv)
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.set_defaults(use_threading=False)
+
+    def get_handler(self, *args: Any, **options: Any) -> Any:
+        options = dict(options)
+        self.options = conf.get_options()
+        if not self.options["SERVE_STATIC"]:
+            options["use_static_handler"] = False
+        handler = super().get_handler(*args, **options)
+        # WSGI_APPLICATION may already be wsgi_sio.django.get_wsgi_application(); if it is the
+        # plain Django one, mount Socket.IO around it here.
+        if not has_socketio(handler):
+            from ...discovery import autodiscover
+
+            autodiscover()
+            handler = SocketIOMiddleware(handler, get_server())
+        return handler
+
+    def inner_run(self, *args: Any, **options: Any) -> None:
+        autoreload.raise_last_exception()
+        if not options["skip_checks"]:
+            self.stdout.write("Performing system checks...\n\n")
+            check_kwargs = super().get_check_kwargs(options)
+            check_kwargs["display_num_errors"] = True
+            self.check(**check_kwargs)
+        self.check_migrations()
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+        handler = self.get_handler(*args, **options)
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        log.setLevel(self.options["LOG_LEVEL"])
+        try:
+            server = green.make_server(handler, self.addr, int(self.port),
+                                       log="default" if self.options["ACCESS_LOG"] else None)
+            server.start()
+        except OSError as exc:
+            messages = {
+                errno.EACCES: "You don't have permission to access that port.",
+                errno.EADDRINUSE: "That port is already in use.",
+                errno.EADDRNOTAVAIL: "That IP address can't be assigned to.",
+            }
+            self.stderr.write("Error: %s" % messages.get(exc.errno, exc))
+            os._exit(1)  # as runserver does: sys.exit does not stop the reloader's thread
+        host, port = server.address[:2]
+        self.on_bind(str(port))
+        shown = f"[{host}]" if ":" in host else host
+        self.stdout.write(f"wsgi_sio: serving on http://{shown}:{port}/ (site, polling and WebSocket)")
+        self.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            get_server().shutdown()
+            server.stop(timeout=2)
+            shutdown_message = options.get("shutdown_message", "")
+            if shutdown_message:
+                self.stdout.write(shutdown_message)
+            sys.exit(0)

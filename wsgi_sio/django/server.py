@@ -1,0 +1,101 @@
+"""The project's Socket.IO server, built from settings, and the registry that fills it.
+
+``sockets.py`` / ``events.py`` modules register namespaces and handlers with the decorators
+here (or ``wsgi_sio.compat.Namespace``) when discovery imports them; the server is built the
+first time it is needed, from ``settings.WSGI_SIO``, with everything registered so far, and
+later registrations go straight to it. Views and management commands emit through the same
+object: ``get_server().emit("news", data, to="lobby", namespace="/chat")``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from django.db import close_old_connections, connections
+from django.utils.module_loading import import_string
+
+import wsgi_sio
+from wsgi_sio.server import NamespaceMatcher
+
+from . import conf
+from .security import make_allow_request
+
+
+class DjangoServer(wsgi_sio.Server):
+    """A ``wsgi_sio.Server`` that treats each handler call as Django treats a request."""
+
+    def run_handler(self, fn: Callable[..., Any], *args: Any) -> Any:
+        # As Django's request_started / request_finished do. Handlers run in short-lived
+        # worker greenlets (or threads), each with connections of its own, which nothing would
+        # ever reuse, so they are closed after every call whatever CONN_MAX_AGE says.
+        close_old_connections()
+        try:
+            return fn(*args)
+        finally:
+            connections.close_all()
+
+
+_lock = threading.Lock()
+_server: DjangoServer | None = None
+_namespaces: list[tuple[type[wsgi_sio.Namespace], NamespaceMatcher]] = []
+_handlers: list[tuple[str, Callable[..., Any], str]] = []
+
+
+def build_server() -> DjangoServer:
+    """A new server from the current settings, with every registered namespace and handler."""
+    options = conf.get_options()
+    kwargs = conf.server_kwargs(options)
+    manager = options["MANAGER"]
+    if isinstance(manager, str):
+        manager = import_string(manager)()
+    cors = options["CORS_ALLOWED_ORIGINS"]
+    check = options["CHECK_REQUEST"]
+    if check and cors is None:
+        # Django's origin rules (own origin, CSRF_TRUSTED_ORIGINS with wildcards) are applied
+        # by allow_request; the engine then only adds the CORS headers for what passed.
+        kwargs["cors_allowed_origins"] = "*"
+    else:
+        kwargs["cors_allowed_origins"] = cors
+    if check:
+        kwargs["allow_request"] = make_allow_request(check_origin=cors is None)
+    server = DjangoServer(manager=manager, **kwargs)
+    for cls, name in _namespaces:
+        server.register_namespace(cls, name)
+    for event, fn, namespace in _handlers:
+        server.on(event, fn, namespace=namespace)
+    return server
+
+
+def get_server() -> DjangoServer:
+    """The project's server, built on first use."""
+    global _server
+    if _server is None:
+        with _lock:
+            if _server is None:
+                _server = build_server()
+    return _server
+
+
+def register_namespace(cls: type[wsgi_sio.Namespace], name: NamespaceMatcher = "/") -> None:
+    _namespaces.append((cls, name))
+    if _server is not None:
+        _server.register_namespace(cls, name)
+
+
+def namespace(name: NamespaceMatcher = "/") -> Callable[[type[wsgi_sio.Namespace]], type[wsgi_sio.Namespace]]:
+    """Class decorator for the project's server: ``@wsgi_sio.django.namespace("/chat")``."""
+    def register(cls: type[wsgi_sio.Namespace]) -> type[wsgi_sio.Namespace]:
+        register_namespace(cls, name)
+        return cls
+    return register
+
+
+def on(event: str, namespace: str = "/") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Function handler for the project's server: ``@wsgi_sio.django.on("ping", namespace="/")``."""
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _handlers.append((event, fn, namespace))
+        if _server is not None:
+            _server.on(event, fn, namespace=namespace)
+        return fn
+    return register
