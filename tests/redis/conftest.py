@@ -67,7 +67,8 @@ class RedisServer:
                 lines.put(line)
             lines.put("")
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump_thread = threading.Thread(target=pump, daemon=True)
+        self._pump_thread.start()
         seen = []
         while True:
             try:
@@ -84,6 +85,9 @@ class RedisServer:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+            self._pump_thread.join(timeout=10)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
             self.proc = None
 
     def restart(self) -> None:
@@ -168,7 +172,8 @@ def servers(redis_url: str, key: str) -> Iterator[Callable[..., LiveServer]]:
 class Client:
     """A python-socketio client that records every event; ``next(event)`` waits for one."""
 
-    def __init__(self, url: str, namespace: str = "/", transports: list[str] | None = None) -> None:
+    def __init__(self, url: str, namespace: str = "/", transports: list[str] | None = None,
+                 ready: bool = True) -> None:
         self.namespace = namespace
         self.queues: dict[str, queue.Queue[tuple[Any, ...]]] = {}
         self.sio = socketio.Client(reconnection=False)
@@ -177,13 +182,16 @@ class Client:
         self.sio.on("disconnect", lambda *a: self.disconnected.set(), namespace=namespace)
         self.sio.connect(url, namespaces=[namespace], transports=transports or ["websocket"],
                          wait_timeout=TIMEOUT)
-        info = self.call("ready")
-        assert info["ready"] is True, info
-        self.sid: str = info["sid"]
-        self.server_uid: str = info["uid"]
+        self.sid: str = self.sio.get_sid(namespace)
+        self.server_uid = ""
+        if ready:  # wait until the server listens on Redis
+            info = self.call("ready")
+            assert info["ready"] is True, info
+            self.server_uid = info["uid"]
 
-    def _any(self, event: str, *args: Any) -> None:
+    def _any(self, event: str, *args: Any) -> Any:
         self.queues.setdefault(event, queue.Queue()).put(args)
+        return "ack from py" if event == "question" else None
 
     def call(self, event: str, *args: Any) -> Any:
         # python-socketio's call() sends one data argument; a tuple spreads into several
@@ -248,8 +256,10 @@ class NodePeer:
         self.stderr: list[str] = []
         self.lock = threading.Lock()
         self._ids = iter(range(1, 1 << 30))
-        threading.Thread(target=self._pump, daemon=True).start()
-        threading.Thread(target=self._pump_err, daemon=True).start()
+        self._threads = [threading.Thread(target=self._pump, daemon=True),
+                         threading.Thread(target=self._pump_err, daemon=True)]
+        for thread in self._threads:
+            thread.start()
         self.info = self.request("hello")
 
     def _pump(self) -> None:
@@ -301,6 +311,11 @@ class NodePeer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
         return "".join(self.stderr)
 
 

@@ -78,12 +78,15 @@ class _Link:
         self.url = url
         self.counters = counters
         self.down_since: float | None = None
+        self.ready: Any = None  # an event, set while subscribed
 
     @property
     def up(self) -> bool:
         return self.down_since is None
 
     def lost(self, exc: BaseException) -> None:
+        if self.ready is not None:
+            self.ready.clear()
         if self.down_since is None:
             self.down_since = time.monotonic()
             self.counters["outages"] += 1
@@ -91,6 +94,9 @@ class _Link:
                       "and from other processes are lost until it is back; retrying", self.url, exc)
 
     def back(self) -> None:
+        """Called by the listener once its subscriptions are in place."""
+        if self.ready is not None:
+            self.ready.set()
         if self.down_since is not None:
             lasted = time.monotonic() - self.down_since
             self.down_since = None
@@ -141,11 +147,13 @@ class RedisManager(InProcessManager):
         self._server = server
         for name in getattr(server, "_static", {"/": None}):
             self._want(name)
-        self._ready = server.runtime.event()
+        self._ready = self._link.ready = server.runtime.event()
         server.runtime.spawn(self._listen)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """Block until the listener is subscribed (for scripts and tests; servers need not)."""
+        """Block until the listener is subscribed (for scripts and tests; servers need not).
+
+        After an outage, until it is subscribed again."""
         return bool(self._ready and self._ready.wait(timeout))
 
     def close(self) -> None:
@@ -334,7 +342,6 @@ class RedisManager(InProcessManager):
                 self._pub.ping()
                 delay = 0.05
                 self._link.back()
-                self._ready.set()
                 self._pump(pubsub)
             except redis.RedisError as exc:
                 self._link.lost(exc)
