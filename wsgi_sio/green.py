@@ -142,14 +142,56 @@ def raw_connection(environ: dict[str, Any], start_response: Callable[..., Any]) 
         handler = ws.handler
         # Keep gevent-websocket from writing its own (code-less) close frame when we return.
         ws.closed = True
-        return RawConnection(handler.rfile.read1, handler.socket.sendall,
-                             _closer(handler), handshake_done=True,
-                             send_nowait=_sender(handler.socket))
+        return _connection(handler, handshake_done=True)
     handler = getattr(start_response, "__self__", None)
     if isinstance(handler, pywsgi.WSGIHandler) and environ.get("wsgi.input") is handler.rfile:
-        return RawConnection(handler.rfile.read1, handler.socket.sendall, _closer(handler),
-                             handshake_done=False, send_nowait=_sender(handler.socket))
+        return _connection(handler, handshake_done=False)
     return None
+
+
+def _connection(handler: pywsgi.WSGIHandler, handshake_done: bool) -> RawConnection:
+    """Read from the socket itself rather than the handler's buffered ``rfile``.
+
+    A buffered read blocks holding its whole buffer, and an idle WebSocket waits in a read
+    all its life: reading the socket directly holds no buffer while waiting (gevent allocates
+    after the socket is readable). Bytes the client sent right behind its handshake may sit
+    in ``rfile`` already; they are handed out first.
+    """
+    sock = handler.socket
+    pending = [_take_buffered(handler)]
+    # The parsed request headers are in the environ; the handler's copy would live as long
+    # as the connection for nothing.
+    handler.headers = None
+    recv = sock.recv
+
+    def read(size: int) -> bytes:
+        if pending:
+            data = pending.pop()
+            if data:
+                return data
+        return recv(size)
+
+    return RawConnection(read, sock.sendall, _closer(handler), handshake_done=handshake_done,
+                         send_nowait=_sender(sock))
+
+
+def _take_buffered(handler: pywsgi.WSGIHandler) -> bytes:
+    """Whatever ``rfile`` holds past the request, without waiting for more."""
+    sock = handler.socket
+    rfile = handler.rfile
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)  # the peek below must not wait for the network
+    try:
+        buffered = rfile.peek(1)
+    except OSError:
+        buffered = b""
+    finally:
+        sock.settimeout(timeout)
+    data = rfile.read1(len(buffered)) if buffered else b""
+    # From here on the socket is read directly: closing rfile frees its 8 KiB buffer (the
+    # socket stays open) and tells pywsgi not to read another request from this connection.
+    rfile.close()
+    return data
 
 
 def _sender(sock: Any) -> Callable[[bytes], int]:

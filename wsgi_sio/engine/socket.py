@@ -11,7 +11,6 @@ still receive that ack, and never another client.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..protocol import session as states
@@ -29,6 +28,11 @@ log = logging.getLogger("wsgi_sio")
 class EngineSocket:
     """A connected Engine.IO client. ``sid``, ``environ`` and ``transport`` are public."""
 
+    # thousands of these live at once: no per-instance __dict__
+    __slots__ = ("server", "session", "sid", "environ", "runtime", "ws", "closed", "_lock",
+                 "_poll_event", "_poll_waiting", "_post_active", "_noop_pending", "_timer",
+                 "_inbox", "_worker_running", "probing", "context")
+
     def __init__(self, server: EngineServer, session: Session, environ: dict[str, Any]) -> None:
         self.server = server
         self.session = session
@@ -43,7 +47,7 @@ class EngineSocket:
         self._post_active = False
         self._noop_pending = False
         self._timer: Timer | None = None
-        self._inbox: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._inbox: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         #: the WebSocket being probed during an upgrade, closed if the probe times out
         self.probing: WebSocketTransport | None = None
         self._worker_running = False
@@ -129,17 +133,18 @@ class EngineSocket:
             self.runtime.spawn(self._work)
 
     def _work(self) -> None:
-        inbox = self._inbox
         try:
-            while inbox:
-                fn, args = inbox.popleft()
-                try:
-                    fn(*args)
-                except Exception:
-                    log.exception("error in a handler of Engine.IO session %s", self.sid)
+            while self._inbox:
+                # Take the whole batch: new work queued meanwhile lands in a fresh list.
+                batch, self._inbox = self._inbox, []
+                for fn, args in batch:
+                    try:
+                        fn(*args)
+                    except Exception:
+                        log.exception("error in a handler of Engine.IO session %s", self.sid)
         finally:
             self._worker_running = False
-            if inbox:  # something arrived between the last check and the flag
+            if self._inbox:  # something arrived between the last check and the flag
                 self._worker_running = True
                 self.runtime.spawn(self._work)
 

@@ -37,6 +37,9 @@ class ConnectionGone(Exception):
 
 
 class WebSocketTransport:
+    __slots__ = ("conn", "runtime", "decoder", "max_backlog", "closed", "_closing", "_scheduled",
+                 "_writer", "_backlog", "_backlog_size", "_pending")
+
     def __init__(self, conn: RawConnection, runtime: Any, max_message_size: int,
                  max_backlog: int = 4_000_000) -> None:
         self.conn = conn

@@ -24,7 +24,6 @@ in ``outgoing``. Timers are deadlines the caller asks for (``deadline``) and rep
 from __future__ import annotations
 
 import json
-from collections import deque
 from typing import Iterable
 
 from .engineio import Packet, PacketType
@@ -76,7 +75,7 @@ class Session:
         self.upgrade_timeout = upgrade_timeout
         self.upgrade_deadline: float | None = None
         self.close_reason: str | None = None
-        self.outgoing: deque[Packet] = deque()
+        self.outgoing: list[Packet] = []
         self._awaiting_pong = False
         self.deadline = now + ping_interval
         self.outgoing.append(Packet(PacketType.OPEN, self.handshake()))
@@ -105,8 +104,7 @@ class Session:
 
     def drain(self) -> list[Packet]:
         """Everything queued, in order; the queue is left empty."""
-        packets = list(self.outgoing)
-        self.outgoing.clear()
+        packets, self.outgoing = self.outgoing, []
         return packets
 
     def close(self, reason: str, *, notify_client: bool = True) -> bool:
