@@ -37,15 +37,20 @@ else:  # pragma: no cover - projects without staticfiles
 
 log = logging.getLogger("wsgi_sio")
 
-# Run as ``python -c`` by the re-executed interpreter: patch, then run the original script
-# (manage.py, django-admin) as __main__ with its own directory first on sys.path.
+# Run as ``python -c`` by the re-executed interpreter: patch, then run the original main
+# (manage.py or django-admin as a script, ``python -m django`` as a module) as __main__.
 _PATCHED_MAIN = (
     "import os, runpy, sys\n"
     "from wsgi_sio import green\n"
     "green.patch_all()\n"
-    "sys.argv = sys.argv[1:]\n"
-    "sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))\n"
-    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    "kind, target = sys.argv[1:3]\n"
+    "sys.argv = sys.argv[3:]\n"
+    "if kind == 'module':\n"
+    "    sys.path[0] = os.getcwd()\n"
+    "    runpy.run_module(target, run_name='__main__', alter_sys=True)\n"
+    "else:\n"
+    "    sys.path[0] = os.path.dirname(os.path.abspath(target))\n"
+    "    runpy.run_path(target, run_name='__main__')\n"
 )
 
 
@@ -55,13 +60,23 @@ def gevent_patched() -> bool:
     return monkey.is_module_patched("socket") and monkey.is_module_patched("threading")
 
 
-def reexec_patched(argv: list[str]) -> None:
+def reexec_patched() -> None:
     """Replace this process by the same command line with gevent's patching done first."""
+    import __main__
+
+    spec = getattr(__main__, "__spec__", None)
+    if spec is not None:
+        name = spec.parent if spec.name.endswith("__main__") and spec.parent else spec.name
+        target = ["module", name]
+    elif os.path.exists(sys.argv[0]):
+        target = ["script", sys.argv[0]]
+    else:
+        return  # an interpreter we cannot re-create: serve unpatched (handlers block more)
     options = [f"-W{o}" for o in sys.warnoptions]
     options += [f"-X{k}" if v is True else f"-X{k}={v}" for k, v in sys._xoptions.items()]
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, *options, "-c", _PATCHED_MAIN, *argv])
+    os.execv(sys.executable, [sys.executable, *options, "-c", _PATCHED_MAIN, *target, *sys.argv])
 
 
 def has_socketio(app: Any) -> bool:
@@ -80,8 +95,8 @@ class Command(BaseCommand):
             "Socket.IO long-polling and WebSocket on one port.")
 
     def run_from_argv(self, argv: list[str]) -> None:
-        if not gevent_patched() and os.path.exists(sys.argv[0]):
-            reexec_patched(sys.argv)
+        if not gevent_patched():
+            reexec_patched()
         super().run_from_argv(argv)
 
     def add_arguments(self, parser: Any) -> None:
