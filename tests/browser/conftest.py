@@ -1,0 +1,68 @@
+"""Browser tests: the demo site (sample_site/) under ``manage.py runserver_sio`` in a
+subprocess, driven in Debian's headless Chromium by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.conftest import LiveServer, ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SITE = ROOT / "sample_site"
+READY = r"wsgi_sio: serving on (http://[^/\s]+)"
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo site on a free port, with a fresh database and the demo users."""
+    if not (ROOT / "wsgi_sio/django/static/wsgi_sio/socket.io.min.js").exists():
+        pytest.fail("socket.io-client is not installed for the static files: run `make setup`")
+    db = tmp_path_factory.mktemp("site") / "db.sqlite3"
+    # pytest-django has set the test project's DJANGO_SETTINGS_MODULE in our environment
+    env = dict(os.environ, SAMPLE_SITE_DB=str(db), DJANGO_SETTINGS_MODULE="sample_site.settings")
+    for command in (["migrate", "--noinput", "-v0"], ["create_demo_users"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=SITE, env=env, check=True,
+                       capture_output=True, timeout=60)
+    server = LiveServer("", command=["env", f"SAMPLE_SITE_DB={db}",
+                                     "DJANGO_SETTINGS_MODULE=sample_site.settings", sys.executable,
+                                     "sample_site/manage.py", "runserver_sio", "127.0.0.1:0",
+                                     "--noreload"], ready=READY)
+    yield server.url
+    output = server.stop()
+    assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Pages in contexts of their own (separate cookies, as two browsers), closed after the test."""
+    contexts = []
+
+    def make():
+        context = browser.new_context()
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
