@@ -49,6 +49,15 @@ class GeventRuntime(Runtime):
     def sleep(self, seconds: float) -> None:
         gevent.sleep(seconds)
 
+    def spawn_task(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return gevent.spawn(fn, *args)
+
+    def kill(self, task: Any) -> None:
+        task.kill(block=True)
+
+    def current(self) -> Any:
+        return gevent.getcurrent()
+
     def defer(self, fn: Callable[..., Any], *args: Any) -> None:
         # Runs in the hub at the next loop turn: all packets queued by the current greenlet
         # until then (a burst of broadcasts) leave in one write.

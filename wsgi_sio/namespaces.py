@@ -170,7 +170,7 @@ class Namespace:
         resolve.immediate = True  # type: ignore[attr-defined]
         ack_id = self._register_ack(resolve)
         self._send(Packet(PacketType.EVENT, self.namespace, [event, *args], ack_id))
-        if not done.wait(timeout):
+        if not self.client.sock.wait(done, timeout):
             self._acks.pop(ack_id, None)
             raise TimeoutError(f"no acknowledgement of {event!r} within {timeout} s")
         if box[0][:1] == (_GONE,):

@@ -46,6 +46,18 @@ class Runtime:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def spawn_task(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Like ``spawn``, for a task that may have to be stopped with ``kill``."""
+        return self.spawn(fn, *args)
+
+    def kill(self, task: Any) -> None:
+        """Stop a task from ``spawn_task`` that is blocked, and wait until it has stopped."""
+        raise NotImplementedError("threads cannot be killed")
+
+    def current(self) -> Any:
+        """The running thread or greenlet."""
+        return threading.current_thread()
+
     def defer(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` soon, after the caller's current step; it must not block."""
         fn(*args)

@@ -6,6 +6,8 @@ handler has seen, so a test can check that a timeout really ended the Socket.IO 
 
 from __future__ import annotations
 
+import time
+
 import wsgi_sio
 
 sio = wsgi_sio.Server(ping_interval=0.3, ping_timeout=0.3, connect_timeout=0.5)
@@ -18,6 +20,11 @@ class Main(wsgi_sio.Namespace):
 
     def on_disconnects(self):
         return disconnects
+
+    def on_slow(self, seconds):
+        """A handler that blocks (as a slow database query would) longer than a heartbeat."""
+        time.sleep(seconds)
+        return "done"
 
 
 sio.register_namespace(Main, "/")

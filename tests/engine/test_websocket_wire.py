@@ -581,3 +581,26 @@ def test_no_namespace_connect_closes_after_connect_timeout(fast_server, wire):
         assert frame.text in ("2", "1"), frame
         if frame.text == "2":
             ws.send_text("3")
+
+
+def acks_answering_pings(ws: Wire, count: int) -> list[str]:
+    """The next ``count`` non-heartbeat texts, answering every ping meanwhile."""
+    texts = []
+    while len(texts) < count:
+        text = ws.recv_text()
+        if text == "2":
+            ws.send_text("3")
+        else:
+            texts.append(text)
+    return texts
+
+
+def test_a_blocking_handler_outlasting_the_heartbeat_keeps_the_session(fast_server, wire):
+    # Over WebSocket handlers run in the reading greenlet; while one blocks for several
+    # ping intervals, the pongs must still be read, and later events wait their turn.
+    ws = fast_connected(wire, fast_server.url)
+    ws.send_text('421["slow",1.5]')
+    ws.send_text('422["slow",0]')
+    assert acks_answering_pings(ws, 2) == ['431["done"]', '432["done"]']
+    ws.send_text('423["slow",0]')
+    assert acks_answering_pings(ws, 1) == ['433["done"]']

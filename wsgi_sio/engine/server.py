@@ -237,7 +237,7 @@ class EngineServer:
             return []
         self._register(sock)
         sock.attach_websocket(ws)
-        self._serve_websocket(sock, ws)
+        sock.serve_websocket(ws)
         return []
 
     # -- polling ------------------------------------------------------------------------------
@@ -332,26 +332,8 @@ class EngineServer:
         rest = packets[packets.index(packet) + 1:]
         if rest:
             sock.receive(rest)
-        self._serve_websocket(sock, ws)
+        sock.serve_websocket(ws)
         return []
-
-    def _serve_websocket(self, sock: EngineSocket, ws: WebSocketTransport) -> None:
-        """Read until the client or the session goes; this is the request's greenlet."""
-        try:
-            while not sock.closed:
-                sock.receive(ws.read_packets())
-        except ConnectionGone:
-            sock.close(states.TRANSPORT_CLOSE, notify_client=False)
-        except WebSocketError as exc:
-            log.info("closing WebSocket of session %s: %s (%d)", sock.sid, exc.reason, exc.code)
-            ws.close(exc.code, exc.reason)
-            sock.close(states.TRANSPORT_ERROR, notify_client=False)
-        except EngineIOError as exc:
-            log.info("closing Engine.IO session %s: %s", sock.sid, exc)
-            sock.close(states.PARSE_ERROR, notify_client=False)
-        finally:
-            ws.close(1000)
-
 
 def _reason(status: int) -> str:
     return {400: "Bad Request", 426: "Upgrade Required"}.get(status, "Bad Request")

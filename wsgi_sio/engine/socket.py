@@ -17,6 +17,9 @@ from ..protocol import session as states
 from ..protocol.engineio import Packet, PacketType
 from ..protocol.session import Session
 
+from ..protocol.errors import EngineIOError, WebSocketError
+from .websocket import ConnectionGone
+
 if TYPE_CHECKING:
     from .scheduler import Timer
     from .server import EngineServer
@@ -31,7 +34,8 @@ class EngineSocket:
     # thousands of these live at once: no per-instance __dict__
     __slots__ = ("server", "session", "sid", "environ", "runtime", "ws", "closed", "_lock",
                  "_poll_event", "_poll_waiting", "_post_active", "_noop_pending", "_timer",
-                 "_inbox", "_worker_running", "probing", "context")
+                 "_inbox", "_worker_running", "probing", "context", "_reader", "_reader_busy",
+                 "_substitute")
 
     def __init__(self, server: EngineServer, session: Session, environ: dict[str, Any]) -> None:
         self.server = server
@@ -51,6 +55,9 @@ class EngineSocket:
         #: the WebSocket being probed during an upgrade, closed if the probe times out
         self.probing: WebSocketTransport | None = None
         self._worker_running = False
+        self._reader: Any = None
+        self._reader_busy = False
+        self._substitute: Any = None
         #: free for the layer above (the Socket.IO server keeps its client state here)
         self.context: Any = None
 
@@ -125,12 +132,91 @@ class EngineSocket:
     def run_in_order(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` after everything queued before it for this connection.
 
-        The worker greenlet exists only while there is work, so idle connections cost none.
+        Called by the WebSocket reader with nothing queued, it runs at once, in the reader
+        (see ``serve_websocket``). Otherwise it is queued: for the reader to run once its
+        current handler returns, or for a worker greenlet that exists only while there is
+        work, so idle connections cost none.
         """
+        reader = self._reader
+        if (reader is not None and not self._reader_busy and not self._worker_running
+                and not self._inbox and self.runtime.current() is reader):
+            self._run_inline(fn, args)
+            return
         self._inbox.append((fn, args))
-        if not self._worker_running:
-            self._worker_running = True
-            self.runtime.spawn(self._work)
+        if self._reader_busy or self._worker_running:
+            return
+        if reader is not None and self.runtime.current() is reader:
+            self._run_inline(*self._inbox.pop(0))  # the oldest first; the rest follow
+            return
+        self._worker_running = True
+        self.runtime.spawn(self._work)
+
+    def _run_inline(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self._reader_busy = True
+        try:
+            self._call(fn, args)
+            while self._inbox:  # queued by a substitute reader meanwhile
+                batch, self._inbox = self._inbox, []
+                for item in batch:
+                    self._call(*item)
+        finally:
+            self._reader_busy = False
+            substitute = self._substitute
+            if substitute is not None:
+                self._substitute = None
+                self.runtime.kill(substitute)
+
+    def _call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("error in a handler of Engine.IO session %s", self.sid)
+
+    def wait(self, event: Any, timeout: float | None) -> bool:
+        """Wait for ``event``; from a handler running in the reader, let a substitute read.
+
+        This is how a handler can wait for this very client's acknowledgement.
+        """
+        if self._reader is not None and self._reader_busy and self.runtime.current() is self._reader:
+            self._start_substitute()
+        return bool(event.wait(timeout))
+
+    # -- reading a WebSocket ------------------------------------------------------------------
+    #
+    # Over WebSocket the request's greenlet reads and also runs the handlers: no greenlet is
+    # started per message, which nearly doubles the message rate. Nothing would read while a
+    # handler blocks, which matters in two cases, and for those a substitute reader runs until
+    # the handler returns: a handler waiting for this client's acknowledgement (``wait``), and
+    # a pong due while a handler still runs (``_on_timer``). The substitute only reads:
+    # acknowledgements are resolved at once, everything else is queued, and the reader runs
+    # it, in order, when its handler is done.
+
+    def serve_websocket(self, ws: WebSocketTransport) -> None:
+        """Read until the client or the session goes; runs in the request's greenlet."""
+        self._reader = self.runtime.current()
+        try:
+            self._read(ws)
+        finally:
+            self._reader = None
+            ws.close(1000)
+
+    def _read(self, ws: WebSocketTransport) -> None:
+        try:
+            while not self.closed:
+                self.receive(ws.read_packets())
+        except ConnectionGone:
+            self.close(states.TRANSPORT_CLOSE, notify_client=False)
+        except WebSocketError as exc:
+            log.info("closing WebSocket of session %s: %s (%d)", self.sid, exc.reason, exc.code)
+            ws.close(exc.code, exc.reason)
+            self.close(states.TRANSPORT_ERROR, notify_client=False)
+        except EngineIOError as exc:
+            log.info("closing Engine.IO session %s: %s", self.sid, exc)
+            self.close(states.PARSE_ERROR, notify_client=False)
+
+    def _start_substitute(self) -> None:
+        if self._substitute is None and self.ws is not None:
+            self._substitute = self.runtime.spawn_task(self._read, self.ws)
 
     def _work(self) -> None:
         try:
@@ -138,10 +224,7 @@ class EngineSocket:
                 # Take the whole batch: new work queued meanwhile lands in a fresh list.
                 batch, self._inbox = self._inbox, []
                 for fn, args in batch:
-                    try:
-                        fn(*args)
-                    except Exception:
-                        log.exception("error in a handler of Engine.IO session %s", self.sid)
+                    self._call(fn, args)
         finally:
             self._worker_running = False
             if self._inbox:  # something arrived between the last check and the flag
@@ -195,6 +278,13 @@ class EngineSocket:
 
     def _on_timer(self) -> None:
         self._timer = None
+        now = self.runtime.monotonic()
+        if self._reader_busy and self._substitute is None and self.session.pong_overdue(now):
+            # The pong may be sitting unread behind a long handler: read it before judging.
+            self.session.wait_for_pong(now)
+            self._start_substitute()
+            self._arm()
+            return
         with self._lock:
             before = len(self.session.outgoing)
             self.session.tick(self.runtime.monotonic())

@@ -160,6 +160,19 @@ class Session:
         self.deadline = now + self.ping_timeout
         self.send(_PING)
 
+    def pong_overdue(self, now: float) -> bool:
+        """A ping went unanswered for ``ping_timeout``: the next ``tick`` ends the session."""
+        return self.state is not CLOSED and self._awaiting_pong and now >= self.deadline
+
+    def wait_for_pong(self, now: float) -> None:
+        """Give the client one more ``ping_timeout`` for the pong.
+
+        For a server that could not read the pong in time because it was busy: the client is
+        not to blame, and is timed out only if the pong still does not come.
+        """
+        if self._awaiting_pong:
+            self.deadline = now + self.ping_timeout
+
     def next_deadline(self) -> float | None:
         if self.state is CLOSED:
             return None
