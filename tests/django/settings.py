@@ -1,5 +1,6 @@
 """Settings of the Django test project (tests/django)."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -20,8 +21,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 ROOT_URLCONF = "tests.django.urls"
-# A file, not :memory:, so that closing a connection really closes it (see test_request.py).
-_DB = str(Path(tempfile.gettempdir()) / "wsgi_sio_django_tests.sqlite3")
+# A file, not :memory:, so that closing a connection really closes it (see test_request.py);
+# one per pytest process, so that runs side by side do not share (and delete) it.
+_DB = str(Path(tempfile.gettempdir()) / f"wsgi_sio_django_tests_{os.getpid()}.sqlite3")
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": _DB,
                          "TEST": {"NAME": _DB}}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
