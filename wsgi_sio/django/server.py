@@ -26,9 +26,10 @@ class DjangoServer(wsgi_sio.Server):
     """A ``wsgi_sio.Server`` that treats each handler call as Django treats a request."""
 
     def run_handler(self, fn: Callable[..., Any], *args: Any) -> Any:
-        # As Django's request_started / request_finished do. Handlers run in short-lived
-        # worker greenlets (or threads), each with connections of its own, which nothing would
-        # ever reuse, so they are closed after every call whatever CONN_MAX_AGE says.
+        # As Django's request_started / request_finished do. Handlers run in greenlets (or
+        # threads) that are not request handlers, each with connections of its own that
+        # nothing else would close, so they are closed after every call whatever
+        # CONN_MAX_AGE says.
         close_old_connections()
         try:
             return fn(*args)
