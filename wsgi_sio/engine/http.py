@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Callable, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 UNKNOWN_TRANSPORT = 0
 UNKNOWN_SID = 1
@@ -39,6 +39,29 @@ class RequestRefused(Exception):
 
 class BodyTooLarge(Exception):
     pass
+
+
+def parse_query(query: str, max_fields: int = 32) -> dict[str, str]:
+    """The query string's parameters (the first value of each), for Engine.IO's few keys.
+
+    ``urllib.parse.parse_qs`` is general and slow; every polling request needs this, and
+    Engine.IO parameters are plain ASCII, so percent-decoding runs only when a value needs
+    it. More than ``max_fields`` parameters is refused with ValueError, as parse_qs does.
+    """
+    params: dict[str, str] = {}
+    if not query:
+        return params
+    fields = query.split("&")
+    if len(fields) > max_fields:
+        raise ValueError("too many query parameters")
+    for field in fields:
+        name, _, value = field.partition("=")
+        if "%" in field or "+" in field:
+            name = unquote_plus(name)
+            value = unquote_plus(value)
+        if name and name not in params:
+            params[name] = value
+    return params
 
 
 def respond(start_response: StartResponse, status: str, body: bytes, content_type: str,

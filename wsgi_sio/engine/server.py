@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import secrets
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qs
 
 from .. import runtime as runtime_mod
 from ..protocol import engineio
@@ -127,10 +126,9 @@ class EngineServer:
         if not self._claimed:
             self._claimed = self.runtime.claim_upgrades(environ, start_response, self.handles)
         try:
-            query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=32)
+            params = http.parse_query(environ.get("QUERY_STRING", ""))
         except ValueError:
             return http.error(start_response, BAD_REQUEST)
-        params = {k: v[0] for k, v in query.items()}
         transport = params.get("transport")
         if transport not in self.transports:
             return http.error(start_response, UNKNOWN_TRANSPORT)
