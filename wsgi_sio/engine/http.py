@@ -144,9 +144,10 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes:
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH")
     if length:
-        if not length.isdigit() or len(length) > 12:
+        if not (length.isascii() and length.isdigit()):
             raise ValueError("invalid Content-Length")
-        size = int(length)
+        # A length of 13 digits or more is over any limit: refused without converting it.
+        size = int(length) if len(length) <= 12 else limit + 1
         if size > limit:
             raise BodyTooLarge(size)
         return _read_upto(stream, size)
