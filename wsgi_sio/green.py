@@ -240,6 +240,8 @@ def _closer(handler: pywsgi.WSGIHandler) -> Callable[[], None]:
 
 
 MAX_HEADERS = 100
+#: a request body left unread by the application is read and dropped up to this size
+MAX_DISCARD = 65536
 MAX_HEADER_LINE = 65536
 
 
@@ -264,6 +266,7 @@ class RequestHeaders:
                 self.status = "Line too long"
                 return
             if raw in (b"\r\n", b"\n", b""):
+                self.status = self._framing_error()
                 return
             line = raw.decode("latin-1").rstrip("\r\n")
             if line[:1] in (" ", "\t"):  # obsolete line folding: continues the last value
@@ -283,6 +286,21 @@ class RequestHeaders:
             self.items.append((name, value))
             self._first.setdefault(name.lower(), value)
         self.status = "Too many headers"
+
+    def _framing_error(self) -> str:
+        """RFC 9112 §6.1, §6.3: a body's length must be unambiguous, or a proxy in front and
+        we could disagree on where the next request starts (request smuggling)."""
+        te = self._first.get("transfer-encoding")
+        lengths = {value for name, value in self.items if name.lower() == "content-length"}
+        if te is not None:
+            if lengths:
+                return "Both Content-Length and Transfer-Encoding"
+            if te.strip().lower() != "chunked" or sum(
+                    name.lower() == "transfer-encoding" for name, _ in self.items) > 1:
+                return "Unsupported Transfer-Encoding"
+        elif len(lengths) > 1:
+            return "Conflicting Content-Length headers"
+        return ""
 
     def get(self, name: str, default: Any = None) -> Any:
         return self._first.get(name.lower(), default)
@@ -325,8 +343,6 @@ class WSGIHandler(pywsgi.WSGIHandler):
         if not isinstance(self.server.log, pywsgi._NoopLog):  # no access log: don't format one
             super().log_request()
 
-    def MessageClass(self, *args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
-        return RequestHeaders(*args)
 
     def _write_with_headers(self, data: bytes) -> None:
         self.headers_sent = True
