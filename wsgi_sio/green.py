@@ -344,6 +344,25 @@ class WSGIHandler(pywsgi.WSGIHandler):
             super().log_request()
 
 
+    def MessageClass(self, *args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
+        return RequestHeaders(*args)
+
+    def run_application(self) -> None:
+        super().run_application()
+        # pywsgi then reads and discards whatever body the application left unread, however
+        # large, even when the response said ``Connection: close`` (a 413): the socket would
+        # stay open as long as the client keeps sending. Past a small remainder, or for an
+        # unfinished chunked body, close the connection instead.
+        body = self.wsgi_input
+        if body is None or self.connection_upgraded:
+            return
+        chunked = getattr(body, "chunked_input", False)
+        left = (body.content_length or 0) - body.position if not chunked else None
+        if self.close_connection or (chunked and body.chunk_length != 0) or (left or 0) > MAX_DISCARD:
+            self.close_connection = True
+            body.chunked_input = False
+            body.content_length = body.position = 0
+
     def _write_with_headers(self, data: bytes) -> None:
         self.headers_sent = True
         self.finalize_headers()
