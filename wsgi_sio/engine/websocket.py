@@ -164,6 +164,11 @@ class WebSocketTransport:
                     data = b""
                 if not data:
                     raise ConnectionGone("connection closed by the client")
+                if len(data) == 65536:
+                    # A full read: the client may be sending without pause, and under gevent
+                    # a read that finds data never yields, so the hub (other clients, the
+                    # heartbeat timers) would wait for this flood to end. Let it run.
+                    self.runtime.sleep(0)
                 events = self.decoder.feed(data)
             packets = []
             for i, event in enumerate(events):
