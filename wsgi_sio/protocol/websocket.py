@@ -18,7 +18,9 @@ Rules of the state machine (``FrameDecoder``)
   ``max_message_size`` raises 1009 right after the length field is read, so a peer can never
   make us buffer more than the limit (plus one header) for a data message.
 * Data frames build at most one message at a time: TEXT/BINARY starts it, CONTINUATION
-  extends it, FIN ends it (§5.4). Control frames (PING, PONG, CLOSE) may arrive between
+  extends it, FIN ends it (§5.4). The headers of its fragments may add up to at most
+  ``max(max_message_size, 64 KiB)`` bytes (1009 past that): a flood of empty fragments
+  is capped by bytes too. Control frames (PING, PONG, CLOSE) may arrive between
   fragments and are reported at once; they never touch the message being built.
 * Text is checked as UTF-8 fragment by fragment (§8.1), so a bad byte fails the
   connection when it arrives, not when the message ends; a character may straddle
@@ -253,6 +255,10 @@ class FrameDecoder:
         self._msg_opcode: int | None = None
         self._msg_buf = bytearray()
         self._utf8: codecs.IncrementalDecoder | None = None
+        # Header bytes of the fragments of that message: empty fragments add nothing to
+        # ``_msg_buf`` but still cost a frame each, so they have a byte budget of their own.
+        self._msg_overhead = 0
+        self.max_fragment_overhead = max(max_message_size, 65536)
 
     @property
     def closed(self) -> bool:
@@ -355,6 +361,12 @@ class FrameDecoder:
                 if self._closed:
                     break
             else:
+                if opcode == Opcode.CONTINUATION or not fin:
+                    self._msg_overhead += header + 4
+                    if self._msg_overhead > self.max_fragment_overhead:
+                        raise WebSocketError(
+                            1009, "message split into fragments whose headers exceed "
+                            f"{self.max_fragment_overhead} bytes")
                 message = self._data(opcode, payload, bool(fin))
                 if message is not None:
                     events.append(message)
@@ -411,6 +423,7 @@ class FrameDecoder:
         self._msg_buf = bytearray()
         self._msg_opcode = None
         self._utf8 = None
+        self._msg_overhead = 0
         # Already validated above, so this decode cannot fail.
         return Message(data.decode("utf-8") if is_text else data)
 
