@@ -83,6 +83,10 @@ class WebSocketTransport:
     def send_packet(self, packet: engineio.Packet) -> None:
         self._write(_frame(packet), None)
 
+    def send_message(self, data: str | bytes) -> None:
+        """One raw WebSocket message (TEXT for ``str``, BINARY for ``bytes``)."""
+        self._write(_encode_message(data), None)
+
     def _write(self, data: bytes, sock: EngineSocket | None) -> None:
         if self.closed:
             return
@@ -154,6 +158,15 @@ class WebSocketTransport:
         Raises ``ConnectionGone`` when the client goes away, ``WebSocketError`` for a framing
         error (the caller closes with its code) and ``EngineIOError`` for a bad packet.
         """
+        return self.read_messages(engineio.decode_packet)
+
+    def read_messages(self, decode: Any = None) -> list[Any]:
+        """Block for the next batch of WebSocket messages (``str`` or ``bytes``).
+
+        Pings are answered and a Close frame is answered and ends the connection, as for
+        Engine.IO; ``decode`` (default: none) maps each message. ``read_packets`` is this with
+        the Engine.IO decoder; ``autobahn/echo_app.py`` uses it raw for conformance testing.
+        """
         while True:
             if self._pending:
                 events, self._pending = self._pending, []
@@ -174,7 +187,7 @@ class WebSocketTransport:
             for i, event in enumerate(events):
                 kind = type(event)
                 if kind is wsproto.Message:
-                    packets.append(engineio.decode_packet(event.data))
+                    packets.append(event.data if decode is None else decode(event.data))
                 elif kind is wsproto.Ping:
                     self._write(wsproto.encode_frame(wsproto.Opcode.PONG, event.payload), None)
                 elif kind is wsproto.Close:
