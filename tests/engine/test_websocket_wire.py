@@ -357,6 +357,15 @@ def test_framing_error_closes_with_code(server, wire, name):
     ws.assert_eof()
 
 
+def test_message_before_a_bad_frame_in_one_write_is_handled_then_closed(server, wire):
+    """Autobahn 3.2 / 5.15: the frames before the bad one still count (§7.1.7 fails after)."""
+    ws, _ = connected(wire, server.url)
+    ws.send(client_frame(Opcode.TEXT, b'421["echo","first"]') + client_frame(Opcode.TEXT, b"x", rsv=2))
+    assert ws.recv_text() == '431["first"]'
+    assert ws.recv_close().close_code == 1002
+    ws.assert_eof()
+
+
 def test_framing_error_during_upgrade_probe_closes_with_code(server, wire):
     """The probing WebSocket gets the same treatment; the polling session survives it."""
     status, body = answer(polling(server.url))

@@ -437,6 +437,35 @@ def test_invalid_utf8_fails_on_the_bad_fragment() -> None:
     assert info.value.code == 1007
 
 
+def test_invalid_utf8_fails_before_its_frame_is_complete() -> None:
+    # Autobahn 6.4.3/6.4.4: one frame in three reads, the bad bytes in the middle one
+    frame = client_frame(Opcode.TEXT, "κόσμε".encode() + b"\xf4\x90\x80\x80" + b"edited")
+    decoder = FrameDecoder()
+    assert decoder.feed(frame[:8]) == []
+    with pytest.raises(WebSocketError) as info:
+        decoder.feed(frame[8:-3])
+    assert info.value.code == 1007
+
+
+def test_partial_text_check_keeps_a_split_character_and_the_mask_phase() -> None:
+    raw = "a€b😀c".encode() * 5
+    frame = client_frame(Opcode.TEXT, raw, mask=b"\x01\x02\x03\x04")
+    for cut in range(7, len(frame)):
+        decoder = FrameDecoder()
+        assert decoder.feed(frame[:cut]) + decoder.feed(frame[cut:]) == [Message(raw.decode())]
+
+
+def test_frames_before_a_bad_one_are_returned_then_the_error_is_raised() -> None:
+    # Autobahn 3.2 / 5.15: the first message is echoed, then the connection fails
+    decoder = FrameDecoder()
+    stream = client_frame(Opcode.TEXT, b"first") + client_frame(Opcode.TEXT, b"x", rsv=2)
+    assert decoder.feed(stream) == [Message("first")]
+    assert decoder.error is not None and decoder.error.code == 1002
+    with pytest.raises(WebSocketError) as info:
+        decoder.feed(b"")
+    assert info.value is decoder.error
+
+
 # --- chunking and fragmentation ------------------------------------------------------------
 
 MIXED_STREAM = (

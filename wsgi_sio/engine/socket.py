@@ -208,6 +208,7 @@ class EngineSocket:
             self.close(states.TRANSPORT_CLOSE, notify_client=False)
         except WebSocketError as exc:
             log.info("closing WebSocket of session %s: %s (%d)", self.sid, exc.reason, exc.code)
+            ws.flush_now(self)  # answers to the messages before the bad frame go first
             ws.close(exc.code, exc.reason)
             self.close(states.TRANSPORT_ERROR, notify_client=False)
         except EngineIOError as exc:

@@ -171,6 +171,9 @@ class WebSocketTransport:
             if self._pending:
                 events, self._pending = self._pending, []
             else:
+                if self.decoder.error is not None:
+                    # the messages before a bad frame were handled: now fail the connection
+                    raise self.decoder.error
                 try:
                     data = self.conn.recv(65536)
                 except OSError:

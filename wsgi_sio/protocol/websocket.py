@@ -22,17 +22,18 @@ Rules of the state machine (``FrameDecoder``)
   ``max(max_message_size, 64 KiB)`` bytes (1009 past that): a flood of empty fragments
   is capped by bytes too. Control frames (PING, PONG, CLOSE) may arrive between
   fragments and are reported at once; they never touch the message being built.
-* Text is checked as UTF-8 fragment by fragment (§8.1), so a bad byte fails the
-  connection when it arrives, not when the message ends; a character may straddle
-  fragments.
+* Text is checked as UTF-8 as it arrives (§8.1), fragment by fragment and, for a frame
+  still incomplete, over the bytes received so far: a bad byte fails the connection when
+  it arrives, not when its frame or message ends; a character may straddle fragments.
 * A ``Close`` event is terminal: it is the last event returned, anything after it on the
   wire is dropped, and later ``feed()`` calls return ``[]``. Answering the close is the
   caller's job (``encode_close``).
 * A protocol violation raises ``WebSocketError`` whose ``code`` is the close code to send
-  (1002 protocol error, 1007 invalid UTF-8, 1009 too big). Events decoded earlier in the
-  same ``feed()`` call are dropped with it: the connection is being failed (§7.1.7) and
-  the caller must stop processing. The decoder stays failed; later ``feed()`` calls raise
-  the same error again.
+  (1002 protocol error, 1007 invalid UTF-8, 1009 too big). Events of the frames before
+  the bad one are still returned first: when one ``feed()`` holds both, it returns those
+  events and ``error`` is set; the caller handles them, then fails the connection (§7.1.7)
+  instead of reading more. The decoder stays failed; later ``feed()`` calls raise the
+  error.
 
 The encoders are plain functions because sending needs no state: ``encode_message`` is the
 hot path (one Socket.IO packet per call), ``encode_frame`` covers everything else.
@@ -259,11 +260,18 @@ class FrameDecoder:
         # ``_msg_buf`` but still cost a frame each, so they have a byte budget of their own.
         self._msg_overhead = 0
         self.max_fragment_overhead = max(max_message_size, 65536)
+        # Payload bytes of the incomplete text frame at the head of ``_buf`` already checked.
+        self._checked = 0
 
     @property
     def closed(self) -> bool:
         """True once a Close frame has been decoded; no more events will come."""
         return self._closed
+
+    @property
+    def error(self) -> WebSocketError | None:
+        """The violation that failed the decoder, if any: close with its ``code``."""
+        return self._error
 
     def feed(self, data: bytes) -> list[Event]:
         """Buffer ``data`` and return the events of every frame it completes."""
@@ -281,6 +289,8 @@ class FrameDecoder:
             self._error = exc
             buf.clear()
             self._msg_buf = bytearray()
+            if events:  # the frames before the bad one still count (Autobahn 3.2, 5.15)
+                return events
             raise
         if self._closed:
             buf.clear()
@@ -350,6 +360,9 @@ class FrameDecoder:
             start = pos + header + 4
             stop = start + length
             if stop > end:
+                if (end - start > self._checked and not control
+                        and Opcode.TEXT in (opcode, self._msg_opcode)):
+                    self._check_partial(buf, start, end)
                 break
             mask = bytes(buf[start - 4 : start])
             payload = unmask(buf[start:stop], mask)
@@ -367,10 +380,32 @@ class FrameDecoder:
                         raise WebSocketError(
                             1009, "message split into fragments whose headers exceed "
                             f"{self.max_fragment_overhead} bytes")
-                message = self._data(opcode, payload, bool(fin))
+                checked = self._checked
+                self._checked = 0
+                message = self._data(opcode, payload, bool(fin), checked)
                 if message is not None:
                     events.append(message)
         return pos
+
+    def _check_partial(self, buf: bytearray, start: int, end: int) -> None:
+        """Check the text received so far of an incomplete frame (§8.1: fail fast).
+
+        Only the bytes new since the last ``feed()`` are unmasked and validated, so a large
+        frame arriving in many reads costs linear time; the message's incremental decoder
+        carries a character cut at the end over to the next bytes.
+        """
+        done = self._checked
+        mask = bytes(buf[start - 4 : start])
+        shift = done & 3
+        if shift:
+            mask = mask[shift:] + mask[:shift]
+        if self._utf8 is None:
+            self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        try:
+            self._utf8.decode(unmask(buf[start + done : end], mask))
+        except UnicodeDecodeError:
+            raise WebSocketError(1007, "text message is not valid UTF-8") from None
+        self._checked = end - start
 
     def _control(self, opcode: int, payload: bytes) -> Event:
         if opcode == Opcode.PING:
@@ -392,8 +427,9 @@ class FrameDecoder:
             raise WebSocketError(1007, "close reason is not valid UTF-8") from None
         return Close(code, reason)
 
-    def _data(self, opcode: int, payload: bytes, fin: bool) -> Message | None:
-        if opcode != Opcode.CONTINUATION and fin:
+    def _data(self, opcode: int, payload: bytes, fin: bool, checked: int) -> Message | None:
+        """``checked``: leading payload bytes already validated by ``_check_partial``."""
+        if opcode != Opcode.CONTINUATION and fin and not checked:
             # The common case: a whole message in one frame, decoded once with no copies.
             if opcode == Opcode.BINARY:
                 return Message(payload)
@@ -404,7 +440,7 @@ class FrameDecoder:
 
         if opcode != Opcode.CONTINUATION:
             self._msg_opcode = opcode
-            if opcode == Opcode.TEXT:
+            if opcode == Opcode.TEXT and self._utf8 is None:  # else made by _check_partial
                 self._utf8 = codecs.getincrementaldecoder("utf-8")()
         # Raw bytes go into one bytearray so a flood of tiny fragments costs no more memory
         # than their payload; the incremental decoder only validates, as each fragment lands.
@@ -412,7 +448,7 @@ class FrameDecoder:
         utf8 = self._utf8
         if utf8 is not None:
             try:
-                utf8.decode(payload, final=fin)
+                utf8.decode(payload[checked:] if checked else payload, final=fin)
             except UnicodeDecodeError:
                 raise WebSocketError(1007, "text message is not valid UTF-8") from None
         if not fin:
