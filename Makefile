@@ -8,7 +8,7 @@ DJSTATIC := wsgi_sio/django/static/wsgi_sio
 CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean fuzz
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) $(JSDIR)/node_modules $(DJJS)/node_modules $(DJSTATIC)
+
+# atheris over the packet, frame, query and header decoders (not in CI; installs atheris)
+fuzz: $(VENV)/.installed
+	$(PY) fuzz/run.py 60

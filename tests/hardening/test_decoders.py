@@ -1,0 +1,91 @@
+"""Point 10 of issue 6: property tests for the decoders not covered in tests/protocol —
+the HTTP query parser, the request-header parser, bounded body reads, and the polling
+payload decoder fed arbitrary text. Each raises only its documented error."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import given, settings, strategies as st
+
+from wsgi_sio.engine.http import BodyTooLarge, parse_query, read_body
+from wsgi_sio.green import MAX_HEADERS, RequestHeaders
+from wsgi_sio.protocol.engineio import Packet, decode_payload
+from wsgi_sio.protocol.errors import EngineIOError
+
+_text = st.text(st.characters(codec="utf-8"), max_size=300)
+
+
+@given(st.text(max_size=500))
+def test_parse_query_returns_str_pairs_or_raises_value_error(query):
+    try:
+        params = parse_query(query)
+    except ValueError:
+        return
+    assert all(isinstance(k, str) and k and isinstance(v, str) for k, v in params.items())
+
+
+@given(st.dictionaries(st.sampled_from(["EIO", "sid", "transport", "t", "b64"]),
+                       st.text(st.characters(codec="ascii", exclude_characters="&=%+"), max_size=30)))
+def test_parse_query_round_trips_plain_values(params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    assert parse_query(query) == params
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=2000))
+def test_request_headers_never_raise(raw):
+    headers = RequestHeaders(io.BytesIO(raw))
+    assert isinstance(headers.status, str)
+    assert len(headers.items) <= MAX_HEADERS
+
+
+@given(st.lists(st.tuples(st.sampled_from(["Content-Length", "Transfer-Encoding", "Host"]),
+                          st.sampled_from(["5", "6", "chunked", "gzip", "chunked, gzip"])), max_size=4))
+def test_request_headers_refuse_ambiguous_body_framing(pairs):
+    raw = b"".join(f"{k}: {v}\r\n".encode() for k, v in pairs) + b"\r\n"
+    headers = RequestHeaders(io.BytesIO(raw))
+    te = [v for k, v in pairs if k == "Transfer-Encoding"]
+    cl = {v for k, v in pairs if k == "Content-Length"}
+    ambiguous = (te and (cl or len(te) > 1 or te[0] != "chunked")) or len(cl) > 1
+    assert bool(headers.status) == bool(ambiguous), (pairs, headers.status)
+
+
+class _Stream:
+    def __init__(self, data: bytes) -> None:
+        self.data = io.BytesIO(data)
+        self.read_bytes = 0
+
+    def read(self, n: int) -> bytes:
+        chunk = self.data.read(n)
+        self.read_bytes += len(chunk)
+        return chunk
+
+
+@given(st.binary(max_size=300), st.integers(0, 200), st.one_of(st.none(), st.text(max_size=20)),
+       st.booleans())
+def test_read_body_reads_at_most_limit_plus_one(body, limit, length, terminated):
+    stream = _Stream(body)
+    environ = {"wsgi.input": stream, "wsgi.input_terminated": terminated}
+    if length is not None:
+        environ["CONTENT_LENGTH"] = length
+    try:
+        data = read_body(environ, limit)
+    except (BodyTooLarge, ValueError):
+        pass
+    else:
+        assert len(data) <= limit
+    assert stream.read_bytes <= limit + 1
+
+
+@given(_text)
+def test_payload_decoder_only_raises_engineio_errors(body):
+    try:
+        packets = decode_payload(body)
+    except EngineIOError:
+        return
+    assert all(isinstance(p, Packet) for p in packets)
+
+
+def test_payload_of_10000_tiny_packets_is_decoded_in_one_pass():
+    assert len(decode_payload("\x1e".join(["3"] * 10_000))) == 10_000
