@@ -39,12 +39,15 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """``redis-server`` on 127.0.0.1:``port`` in a temp dir, without persistence."""
+    """``redis-server`` on 127.0.0.1:``port`` in a temp dir, without persistence.
 
-    def __init__(self, port: int | None = None) -> None:
+    ``config``: more ``redis-server`` options, e.g. ``("--proto-max-bulk-len", "64mb")``."""
+
+    def __init__(self, port: int | None = None, config: tuple[str, ...] = ()) -> None:
         if REDIS_SERVER is None:
             pytest.skip("redis-server is not installed and no Redis answers on 127.0.0.1:6379")
         self.port = port or free_port()
+        self.config = config
         self.dir = tempfile.mkdtemp(prefix="wsgi-sio-redis-")
         self.proc: subprocess.Popen[str] | None = None
         self.start()
@@ -56,7 +59,7 @@ class RedisServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--loglevel", "notice"],
+             "--appendonly", "no", "--dir", self.dir, "--loglevel", "notice", *self.config],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines: queue.Queue[str] = queue.Queue()
         proc = self.proc

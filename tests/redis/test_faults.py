@@ -9,6 +9,8 @@ import pickle
 import msgpack
 import pytest
 
+from tests.redis.conftest import RedisServer, redis
+
 pytestmark = pytest.mark.timeout(90)
 
 
@@ -114,3 +116,80 @@ def test_redis_restart_mid_run_is_survived(private_redis, servers, clients):
     for output in outputs:                       # the outage is logged once, not per message
         assert output.count("is unreachable") == 1, output
         assert output.count("is back after") == 1, output
+
+
+def wait_for_output(server, text: str) -> str:
+    """The next line of the server's output that contains ``text`` (blocks on its log)."""
+    while True:
+        line = server.lines.get(timeout=20)
+        assert line, f"server exited before logging {text!r}:\n" + "".join(server.output)
+        if text in line:
+            return line
+
+
+def test_client_kill_of_the_listener_is_survived(private_redis, servers, clients):
+    a = servers(private_redis.url, retry_max=0.2)
+    b = servers(private_redis.url, retry_max=0.2)
+    on_a, on_b = clients(a.url), clients(b.url)
+    on_a.call("join", "room")
+    on_b.call("join", "room")
+    admin = redis.Redis.from_url(private_redis.url)
+    try:
+        assert admin.client_kill_filter(_type="pubsub") == 2    # both listeners' connections
+    finally:
+        admin.close()
+    for server in (a, b):                                      # noticed, counted, resubscribed
+        wait_for_output(server, "is back after")
+    on_a.call("to", "room", "after", 1)
+    assert on_b.next("after") == (1,)
+    on_b.call("to", "room", "after_b", 2)
+    assert on_a.next("after_b") == (2,)
+    for client in (on_a, on_b):
+        stats = client.call("stats")
+        assert stats["outages"] == 1 and stats.get("errors", 0) == 0, stats
+    assert not on_a.disconnected.is_set() and not on_b.disconnected.is_set()
+
+
+FIFTY_MB = 50 * 1024 * 1024
+
+
+@pytest.fixture(params=["lifted", "default"])
+def big_message_redis(request):
+    """A private Redis taking a 50 MB PUBLISH (its defaults do: proto-max-bulk-len 512mb).
+
+    What differs is the subscriber's output buffer: "lifted", the message reaches the listener,
+    which must drop it as oversized; "default" (pubsub hard limit 32mb), Redis cuts the
+    listener's connection instead, and the listener must reconnect and resubscribe."""
+    config = ("--proto-max-bulk-len", "64mb", "--client-query-buffer-limit", "128mb")
+    if request.param == "lifted":
+        config += ("--client-output-buffer-limit", "pubsub 0 0 0")
+    server = RedisServer(config=config)
+    server.limit = request.param
+    yield server
+    server.cleanup()
+
+
+def test_a_50_mb_message_is_dropped_and_survived(big_message_redis, servers, clients, key):
+    server = servers(big_message_redis.url, retry_max=0.2)
+    py = clients(server.url)
+    opts = {"rooms": [], "except": [], "flags": {}}
+    huge = msgpack.packb(["x", {"type": 2, "data": ["forged", "x" * FIFTY_MB], "nsp": "/"}, opts])
+    admin = redis.Redis.from_url(big_message_redis.url)
+    try:
+        assert admin.publish(f"{key}#/#", huge) == 1
+        del huge
+        if big_message_redis.limit == "default":
+            wait_for_output(server, "is back after")
+        admin.publish(f"{key}#/#", msgpack.packb(["emitter", {"type": 2, "data": ["after", 1],
+                                                              "nsp": "/"}, opts]))
+    finally:
+        admin.close()
+    assert py.next("after") == (1,)
+    assert py.pending("forged") == []
+    stats = py.call("stats")
+    if big_message_redis.limit == "lifted":
+        assert stats["oversized"] == 1 and stats.get("outages", 0) == 0, stats
+    else:
+        assert stats["outages"] == 1, stats
+    assert stats["delivered"] == 1 and stats.get("errors", 0) == 0, stats
+    assert not py.disconnected.is_set()
