@@ -73,6 +73,10 @@ class GeventRuntime(Runtime):
                        handles: Callable[[str], bool]) -> bool:
         return claim_upgrades(environ, start_response, handles)
 
+    def on_worker_exit(self, environ: dict[str, Any], callback: Callable[[], Any]) -> None:
+        if "gunicorn/" in str(environ.get("SERVER_SOFTWARE", "")):  # "gevent/.. gunicorn/.."
+            chain_sigterm(callback)
+
 
 class _NoLock:
     __slots__ = ()
@@ -105,6 +109,29 @@ class RawConnection:
         self.send_nowait = send_nowait
         self.close = close
         self.handshake_done = handshake_done
+
+
+def chain_sigterm(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` in the hub on SIGTERM, then the handler that was installed before.
+
+    A gunicorn worker's SIGTERM handler only stops accepting and waits, up to the graceful
+    timeout, for every connection to end, which WebSockets and long-polls never do by
+    themselves. Closing the sessions first lets the worker exit as soon as they are closed.
+    Python runs signal handlers in the main thread, where gevent's hub lives.
+    """
+    import signal
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        gevent.get_hub().loop.run_callback(callback)
+        if callable(previous):
+            previous(signum, frame)
+
+    try:
+        signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread: no way to hear the signal from here
+        log.debug("cannot hook SIGTERM outside the main thread")
 
 
 def websocket_capable(start_response: Callable[..., Any]) -> bool:
@@ -347,6 +374,14 @@ class WSGIHandler(pywsgi.WSGIHandler):
     def MessageClass(self, *args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
         return RequestHeaders(*args)
 
+    def _handle_client_error(self, ex: BaseException) -> Any:
+        # pywsgi prints a traceback, logs an error and writes a 400 for a client that reset
+        # the connection in the middle of its request head: for a peer that is gone, end
+        # the connection quietly (None: no response, pywsgi closes the socket).
+        if isinstance(ex, (ConnectionError, TimeoutError)):
+            return None
+        return super()._handle_client_error(ex)
+
     def run_application(self) -> None:
         super().run_application()
         # pywsgi then reads and discards whatever body the application left unread, however
@@ -417,9 +452,17 @@ def serve(app: Callable[..., Any], host: str, port: int, *, access_log: bool = F
     gevent.signal_handler(signal.SIGINT, stopping.set)
     stopping.wait()
     log.info("shutting down")
-    for engine in _engines_of(app):
-        engine.close_all()
+    drain(_engines_of(app))
     server.stop(timeout=5)
+
+
+def drain(engines: list[Any]) -> None:
+    """Close every client of ``engines`` and wait (a few seconds at most) until they all have
+    their close; meanwhile the listener stays open and new handshakes get 503."""
+    for engine in engines:
+        engine.shutdown()
+    for engine in engines:
+        engine.wait_closed(engine.close_grace + 1)
 
 
 def _engines_of(app: Any) -> list[Any]:

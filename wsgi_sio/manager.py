@@ -103,16 +103,23 @@ class InProcessManager:
     # -- delivery -----------------------------------------------------------------------------
 
     def emit(self, packet: sio_proto.Packet, rooms: str | Iterable[str] | None = None,
-             skip: str | Iterable[str] | None = None) -> int:
-        """Deliver ``packet`` to every matching socket of its namespace; returns how many."""
+             skip: str | Iterable[str] | None = None, *, volatile: bool = False) -> int:
+        """Deliver ``packet`` to every matching socket of its namespace; returns how many.
+
+        ``volatile``: skip the sockets whose transport cannot write at once (see
+        ``EngineSocket.ready_to_write``) instead of queueing for them.
+        """
         recipients = self.members(packet.namespace, rooms, skip)
         if not recipients:
             return 0
         encoded = to_engine_packets(packet)
         for socket in recipients:
             if socket.state is CONNECTED:
-                socket.client.sock.send_packets(encoded)
-            else:
+                sock = socket.client.sock
+                if volatile and not sock.ready_to_write():
+                    continue
+                sock.send_packets(encoded)
+            elif not volatile:
                 socket._deliver(encoded)  # held while its on_connect runs
         return len(recipients)
 

@@ -63,32 +63,54 @@ class BroadcastOperator:
     """
 
     def __init__(self, server: Server, namespace: str, rooms: frozenset[str] | None = None,
-                 skip: frozenset[str] = frozenset()) -> None:
+                 skip: frozenset[str] = frozenset(), volatile: bool = False) -> None:
         self._server = server
         self._namespace = namespace
         self._rooms = rooms
         self._skip = skip
+        self._volatile = volatile
 
     def to(self, room: str | Iterable[str]) -> BroadcastOperator:
         added = frozenset([room] if isinstance(room, str) else room)
         return BroadcastOperator(self._server, self._namespace, (self._rooms or frozenset()) | added,
-                                 self._skip)
+                                 self._skip, self._volatile)
 
     in_ = to
 
     def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
         added = frozenset([room] if isinstance(room, str) else room)
-        return BroadcastOperator(self._server, self._namespace, self._rooms, self._skip | added)
+        return BroadcastOperator(self._server, self._namespace, self._rooms, self._skip | added,
+                                 self._volatile)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """The same target, with events dropped for clients not ready to receive them."""
+        return BroadcastOperator(self._server, self._namespace, self._rooms, self._skip, True)
 
     def emit(self, event: str, *args: Any) -> None:
         self._server.emit(event, *args, to=self._rooms, skip_sid=self._skip or None,
-                          namespace=self._namespace)
+                          namespace=self._namespace, volatile=self._volatile)
 
     def send(self, data: Any) -> None:
         self.emit("message", data)
 
     def disconnect(self) -> None:
         self._server.manager.disconnect(self._namespace, self._rooms, self._skip)
+
+
+class _Volatile:
+    __slots__ = ("_socket",)
+
+    def __init__(self, socket: Namespace) -> None:
+        self._socket = socket
+
+    def emit(self, event: str, *args: Any) -> None:
+        socket = self._socket
+        if socket.state == CONNECTED and socket.client.sock.ready_to_write():
+            socket.emit(event, *args)
+
+    def send(self, data: Any) -> None:
+        self.emit("message", data)
 
 
 class Namespace:
@@ -190,6 +212,12 @@ class Namespace:
         return BroadcastOperator(self.server, self.namespace, skip=frozenset([self.sid])).to(room)
 
     in_ = to
+
+    @property
+    def volatile(self) -> _Volatile:
+        """``self.volatile.emit(...)``: dropped, not queued, if this client's transport is not
+        ready to write it now (see ``Server.emit``'s ``volatile``)."""
+        return _Volatile(self)
 
     @property
     def broadcast(self) -> BroadcastOperator:

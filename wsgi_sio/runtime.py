@@ -79,6 +79,10 @@ class Runtime:
         """Make sure the server lets us do the WebSocket handshakes on our path (see green)."""
         return True
 
+    def on_worker_exit(self, environ: dict[str, Any], callback: Callable[[], Any]) -> None:
+        """Run ``callback`` when the worker serving ``environ`` is told to stop gracefully
+        (SIGTERM to a gunicorn worker; see green). Nothing to hook under threads."""
+
 
 def _gevent_in_use() -> bool:
     """True when the calling code runs inside a gevent greenlet or gevent has patched threads.

@@ -171,17 +171,26 @@ class Server:
 
     def emit(self, event: str, *args: Any, to: str | Iterable[str] | None = None,
              room: str | Iterable[str] | None = None, skip_sid: str | Iterable[str] | None = None,
-             namespace: str = "/", callback: Callable[..., Any] | None = None) -> None:
+             namespace: str = "/", callback: Callable[..., Any] | None = None,
+             volatile: bool = False) -> None:
         """Emit to a sid, a room or rooms (``to``/``room``), or the whole namespace.
 
         ``skip_sid`` excludes sids or rooms. ``callback`` needs ``to`` to name one client.
+        ``volatile``: as the reference server's ``volatile`` flag, the event is dropped for
+        every client whose transport is not ready to write it now (a long-poll with no GET
+        waiting, a WebSocket with unsent bytes) rather than queued; for data that the next
+        update makes stale anyway (positions, typing indicators, tickers).
         """
         target = to if to is not None else room
         if callback is not None:
             socket = self._single(target, namespace)
             socket.emit(event, *args, callback=callback)
             return
-        self.manager.emit(Packet(PacketType.EVENT, namespace, [event, *args]), target, skip_sid)
+        packet = Packet(PacketType.EVENT, namespace, [event, *args])
+        if volatile:
+            self.manager.emit(packet, target, skip_sid, volatile=True)
+        else:
+            self.manager.emit(packet, target, skip_sid)
 
     def send(self, data: Any, **kw: Any) -> None:
         self.emit("message", data, **kw)
@@ -226,8 +235,9 @@ class Server:
             self.manager.disconnect_remote(namespace, sid)
 
     def shutdown(self) -> None:
-        """Close every connection (the clients get a close packet) and refuse nothing new yet."""
-        self.engine.close_all(states.SERVER_SHUTTING_DOWN)
+        """Close every connection (the clients get a close packet; over WebSocket a Close
+        frame 1001) and refuse new handshakes with 503 from now on."""
+        self.engine.shutdown()
 
     def _local(self, sid: Any, namespace: str) -> Namespace | None:
         if not isinstance(sid, str):

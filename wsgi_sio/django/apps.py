@@ -11,6 +11,10 @@ class WsgiSioConfig(AppConfig):
     verbose_name = "Socket.IO (wsgi_sio)"
 
     def ready(self) -> None:
-        from .discovery import autodiscover
+        from django.contrib.auth.signals import user_logged_out
 
+        from .discovery import autodiscover
+        from .session_check import on_user_logged_out
+
+        user_logged_out.connect(on_user_logged_out, dispatch_uid="wsgi_sio.session_check")
         autodiscover()

@@ -10,6 +10,7 @@ Everything has a default, so a project needs no ``WSGI_SIO`` at all. Keys are th
         "CORS_ALLOWED_ORIGINS": None,   # None: Django's rules (own origin + CSRF_TRUSTED_ORIGINS)
         "CHECK_REQUEST": True,          # ALLOWED_HOSTS / Origin checks on every request
         "MANAGER": None,                # a manager instance or dotted path (e.g. Redis)
+        "SESSION_CHECK_INTERVAL": 60,   # seconds between re-validations of logged-in sockets
         "DISCOVER_MODULES": ("sockets", "events"),   # imported from every installed app
         "SERVE_STATIC": DEBUG,          # runserver_sio serves static files, like runserver
         "ACCESS_LOG": DEBUG,            # runserver_sio logs every request, like runserver
@@ -45,6 +46,7 @@ def _debug_defaults(debug: bool) -> dict[str, Any]:
         "CORS_ALLOWED_ORIGINS": None,
         "CHECK_REQUEST": True,
         "MANAGER": None,
+        "SESSION_CHECK_INTERVAL": 60,
         "DISCOVER_MODULES": ("sockets", "events"),
         "SERVE_STATIC": debug,
         "ACCESS_LOG": debug,

@@ -9,9 +9,11 @@ object: ``get_server().emit("news", data, to="lobby", namespace="/chat")``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable
 
+from django.apps import apps
 from django.db import close_old_connections, connections
 from django.utils.module_loading import import_string
 
@@ -20,10 +22,35 @@ from wsgi_sio.server import NamespaceMatcher
 
 from . import conf
 from .security import make_allow_request
+from .session_check import SessionCheck
+
+log = logging.getLogger("wsgi_sio")
 
 
 class DjangoServer(wsgi_sio.Server):
-    """A ``wsgi_sio.Server`` that treats each handler call as Django treats a request."""
+    """A ``wsgi_sio.Server`` that treats each handler call as Django treats a request, and
+    ends the sockets of a login that ends (see :mod:`wsgi_sio.django.session_check`)."""
+
+    def __init__(self, *, session_check_interval: float | None = 60, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session_check = SessionCheck(self, session_check_interval)
+
+    def _connect(self, client: Any, packet: Any) -> None:
+        super()._connect(client, packet)
+        socket = client.sockets.get(packet.namespace)
+        if isinstance(socket, wsgi_sio.Namespace) and socket.connected and self._checks_sessions:
+            try:
+                self.session_check.track(socket)
+            except Exception:
+                log.exception("cannot read the Django session of socket %s", socket.sid)
+
+    def _call_disconnect(self, socket: wsgi_sio.Namespace, reason: str) -> None:
+        self.session_check.untrack(socket)
+        super()._call_disconnect(socket, reason)
+
+    @property
+    def _checks_sessions(self) -> bool:
+        return apps.is_installed("django.contrib.sessions") and apps.is_installed("django.contrib.auth")
 
     def run_handler(self, fn: Callable[..., Any], *args: Any) -> Any:
         # As Django's request_started / request_finished do. Handlers run in greenlets (or
@@ -60,7 +87,8 @@ def build_server() -> DjangoServer:
         kwargs["cors_allowed_origins"] = cors
     if check:
         kwargs["allow_request"] = make_allow_request(check_origin=cors is None)
-    server = DjangoServer(manager=manager, **kwargs)
+    server = DjangoServer(manager=manager, session_check_interval=options["SESSION_CHECK_INTERVAL"],
+                          **kwargs)
     for cls, name in _namespaces:
         server.register_namespace(cls, name)
     for event, fn, namespace in _handlers:

@@ -54,6 +54,10 @@ class Scheduler:
     def call_later(self, delay: float, callback: Callable[[], Any]) -> Timer:
         return self.call_at(self._runtime.monotonic() + delay, callback)
 
+    def pending(self) -> int:
+        """Timers in the heap, cancelled ones not yet discarded included (for ``stats``)."""
+        return len(self._heap)
+
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()

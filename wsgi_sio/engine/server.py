@@ -72,6 +72,10 @@ class EngineServer:
         self.close_grace = 5.0
         self.async_mode = async_mode
         self.sockets: dict[str, EngineSocket] = {}
+        #: set by ``shutdown``: new handshakes get 503, responses end their connection
+        self.shutting_down = False
+        self._shutdown_hooked = False
+        self._drained: Any = None
         self.allow_request = allow_request
         self._on_connect = on_connect
         self._on_message = on_message
@@ -112,10 +116,35 @@ class EngineServer:
     def forget(self, sock: EngineSocket) -> None:
         if self.sockets.get(sock.sid) is sock:
             del self.sockets[sock.sid]
+            if not self.sockets and self._drained is not None:
+                self._drained.set()
+
+    def stats(self) -> dict[str, int]:
+        """Counts for monitoring and leak checks: open ``sessions`` (sids still known) and
+        ``timers`` pending on the scheduler (heartbeats, upgrade and connect timeouts)."""
+        scheduler = self._scheduler
+        return {"sessions": len(self.sockets),
+                "timers": scheduler.pending() if scheduler is not None else 0}
 
     def close_all(self, reason: str = states.SERVER_SHUTTING_DOWN) -> None:
         for sock in list(self.sockets.values()):
             sock.close(reason)
+
+    def shutdown(self) -> None:
+        """Graceful stop: refuse new handshakes (503) and close every session, each client
+        getting a ``close`` packet, and over WebSocket a Close frame 1001 "going away"."""
+        self.shutting_down = True
+        self.close_all(states.SERVER_SHUTTING_DOWN)
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """After ``shutdown``: wait until every session is gone, i.e. a long-polling client
+        has fetched its close packet with its next GET (or ``close_grace`` ran out)."""
+        if not self.sockets:
+            return True
+        self._drained = self.runtime.event()
+        if not self.sockets:
+            return True
+        return bool(self._drained.wait(timeout))
 
     # -- WSGI ---------------------------------------------------------------------------------
 
@@ -125,10 +154,21 @@ class EngineServer:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not self._claimed:
             self._claimed = self.runtime.claim_upgrades(environ, start_response, self.handles)
+        if not self._shutdown_hooked:
+            # gunicorn's workers handle SIGTERM themselves: close our clients when they do
+            self._shutdown_hooked = True
+            self.runtime.on_worker_exit(environ, self.shutdown)
         try:
             params = http.parse_query(environ.get("QUERY_STRING", ""))
         except ValueError:
             return http.error(start_response, BAD_REQUEST)
+        if self.shutting_down and params.get("sid") is None:
+            extra = [("Retry-After", "5")]
+            if self.runtime.name == "gevent":
+                extra.append(("Connection", "close"))
+            return http.respond(start_response, "503 Service Unavailable",
+                                b'{"code":4,"message":"Server shutting down"}', "application/json",
+                                extra)
         transport = params.get("transport")
         if transport not in self.transports:
             return http.error(start_response, UNKNOWN_TRANSPORT)
@@ -202,6 +242,8 @@ class EngineServer:
                           headers: list[tuple[str, str]]) -> list[bytes]:
         body = engineio.encode_payload(packets).encode()
         headers.append(("Cache-Control", "no-store"))
+        if self.shutting_down and self.runtime.name == "gevent":
+            headers.append(("Connection", "close"))  # let a draining worker's pool empty
         return http.respond(start_response, "200 OK", body, "text/plain; charset=UTF-8", headers)
 
     def _accept_websocket(self, environ: dict[str, Any],

@@ -88,6 +88,9 @@ class EngineSocket:
                 queued = all(session.send(packet) for packet in packets)
         if not queued:
             if session.state is states.CLOSED:
+                if session.close_reason == states.SLOW_CONSUMER and not self.closed:
+                    log.warning("closing Engine.IO session %s: slow consumer (%d packets unsent)",
+                                self.sid, len(session.outgoing))
                 self._on_closed()
             return False
         ws = self.ws
@@ -97,6 +100,14 @@ class EngineSocket:
         elif self._poll_waiting:
             self._poll_event.set()
         return True
+
+    def ready_to_write(self) -> bool:
+        """Whether packets queued now leave at once: a WebSocket with nothing unsent, or a
+        long-poll GET waiting. A volatile emit is dropped when this is False."""
+        ws = self.ws
+        if ws is not None:
+            return not ws.closed and not ws._closing and not ws._writer
+        return self._poll_waiting and not self.closed
 
     def flush(self) -> None:
         ws = self.ws
@@ -251,9 +262,15 @@ class EngineSocket:
         ws = self.ws
         if ws is not None:
             ws.flush_now(self)  # the close packet goes before the Close frame
-            ws.close(1000)
+            if self.session.close_reason == states.SERVER_SHUTTING_DOWN:
+                ws.close(1001, "going away")  # RFC 6455 §7.4.1
+            else:
+                ws.close(1000)
             self.server.forget(self)
-        elif self._poll_waiting or not self.session.outgoing:
+        elif (self._poll_waiting or not self.session.outgoing
+              or self.session.outgoing[-1].type is not PacketType.CLOSE):
+            # Nothing for the client to learn (a ping timeout, a transport error): its next
+            # request finds the sid unknown, rather than a stale ping of a dead session.
             self._poll_event.set()
             self.server.forget(self)
         else:

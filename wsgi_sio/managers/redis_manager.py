@@ -183,8 +183,8 @@ class RedisManager(InProcessManager):
     # -- operations: here at once, elsewhere through Redis --------------------------------------
 
     def emit(self, packet: Packet, rooms: str | Iterable[str] | None = None,
-             skip: str | Iterable[str] | None = None) -> int:
-        count = super().emit(packet, rooms, skip)
+             skip: str | Iterable[str] | None = None, *, volatile: bool = False) -> int:
+        count = super().emit(packet, rooms, skip, volatile=volatile)
         nsp = packet.namespace
         if isinstance(rooms, str) and rooms in self.sockets.get(nsp, ()):
             return count  # one sid, and it is ours: nobody else has it
@@ -193,7 +193,8 @@ class RedisManager(InProcessManager):
             return count
         try:
             payload = wire.broadcast_message(self.uid, nsp, list(packet.data), room_list or [],
-                                             sorted(as_set(skip)))
+                                             sorted(as_set(skip)),
+                                             {"volatile": True} if volatile else None)
         except (TypeError, ValueError, OverflowError) as exc:
             log.error("cannot send this broadcast to other processes: %s", exc)
             return count
@@ -422,7 +423,8 @@ class RedisManager(InProcessManager):
             return  # no socket here for it
         packet = Packet(PacketType.EVENT, message.namespace, message.data)
         try:
-            InProcessManager.emit(self, packet, message.rooms or None, message.except_ or None)
+            InProcessManager.emit(self, packet, message.rooms or None, message.except_ or None,
+                                  volatile=message.flags.get("volatile") is True)
         except Exception as exc:  # e.g. a reserved event name: our encoder refuses it
             raise wire.WireError("malformed", f"cannot deliver: {exc}") from None
         self.counters["delivered"] += 1

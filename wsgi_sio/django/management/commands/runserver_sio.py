@@ -17,8 +17,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import signal
 import sys
 from typing import Any
+
+import gevent.event
 
 from django.apps import apps
 from django.db import connections
@@ -148,12 +151,18 @@ class Command(BaseCommand):
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(f"wsgi_sio: serving on http://{shown}:{port}/ (site, polling and WebSocket)")
         self.stdout.flush()
+        # SIGTERM (a process manager, a container stop) is a graceful stop too: every client
+        # gets its close, new handshakes get 503, and the process exits with status 0.
+        terminated = gevent.event.Event()
+        gevent.signal_handler(signal.SIGTERM, terminated.set)
         try:
-            server.serve_forever()
+            terminated.wait()
         except KeyboardInterrupt:
-            get_server().shutdown()
-            server.stop(timeout=2)
-            shutdown_message = options.get("shutdown_message", "")
-            if shutdown_message:
-                self.stdout.write(shutdown_message)
-            sys.exit(0)
+            pass
+        log.info("shutting down")
+        green.drain([get_server().engine])
+        server.stop(timeout=2)
+        shutdown_message = options.get("shutdown_message", "")
+        if shutdown_message:
+            self.stdout.write(shutdown_message)
+        sys.exit(0)
