@@ -61,6 +61,8 @@ SERVERS = {
     "python-socketio": [sys.executable, str(BENCH / "apps" / "pysio_app.py"), "--port", "0"],
     "wsgi_sio": [sys.executable, "-m", "wsgi_sio", "bench.apps.wsgi_sio_app:application",
                  "--bind", "127.0.0.1:0", "--log-level", "warning"],
+    # the reference implementation, to calibrate the generator (not part of the ratio)
+    "node socket.io": ["node", str(LOADGEN / "node_server.mjs"), "--port", "0"],
 }
 READY = re.compile(rb"serving on http://127\.0\.0\.1:(\d+)/")
 
@@ -181,11 +183,14 @@ def ratio(a: dict, b: dict, better: str) -> str:
 
 
 def table(results: dict) -> str:
-    rows = ["| scenario | python-socketio | wsgi_sio | ratio (>1: wsgi_sio better) |", "|---|---|---|---|"]
+    rows = ["| scenario | python-socketio | wsgi_sio | ratio (>1: wsgi_sio better) | Node socket.io (reference) |",
+            "|---|---|---|---|---|"]
     for name, per_server in results.items():
         title, _, _, better = SCENARIOS[name]
         a, b = per_server.get("python-socketio", {}), per_server.get("wsgi_sio", {})
-        rows.append(f"| {title} | {cell(a)} | {cell(b)} | {ratio(a, b, better)} |")
+        node = per_server.get("node socket.io")
+        rows.append(f"| {title} | {cell(a)} | {cell(b)} | {ratio(a, b, better)} | "
+                    f"{cell(node) if node else 'not run'} |")
     rows += ["", "| scenario | server | server CPU | generator CPU | other CPU |", "|---|---|---|---|---|"]
     for name, per_server in results.items():
         for server, r in per_server.items():
@@ -229,6 +234,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short smoke run (~30 s): fewer clients, short windows")
     parser.add_argument("--only", default="", help=f"comma-separated scenarios: {','.join(SCENARIOS)}")
     parser.add_argument("--json", default=str(RESULTS / "latest.json"), help="where to write the raw results")
+    parser.add_argument("--no-node", action="store_true", help="skip the Node socket.io reference column")
     args = parser.parse_args()
     only = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = [s for s in only if s not in SCENARIOS]
@@ -250,6 +256,8 @@ def main() -> None:
         options = SCENARIOS[name][2 if args.quick else 1]
         results[name] = {}
         for server in SERVERS:
+            if server == "node socket.io" and args.no_node:
+                continue
             print(f"bench: {name} on {server} ...", file=sys.stderr, flush=True)
             results[name][server] = r = run_one(name, server, options)
             print(f"bench:   {cell(r)}", file=sys.stderr, flush=True)
