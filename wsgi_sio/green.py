@@ -92,23 +92,55 @@ _NO_LOCK = _NoLock()
 
 
 class RawConnection:
-    """The byte stream under an upgraded request: ``recv`` some bytes, ``sendall`` bytes.
+    """The byte stream under an upgraded request, read and written on the socket itself.
+
+    Not through the handler's buffered ``rfile``: a buffered read blocks holding its whole
+    buffer, and an idle WebSocket waits in a read all its life, while gevent's ``recv``
+    allocates only once the socket is readable. Bytes the client sent right behind its
+    handshake may already sit in ``rfile``; they are handed out first. A class with slots
+    rather than closures, because one lives as long as each connection.
 
     ``handshake_done`` tells whether a 101 has already been written by the server's handler
     (gevent-websocket) or still has to be written by us (plain pywsgi).
     """
 
-    __slots__ = ("recv", "sendall", "send_nowait", "close", "handshake_done")
+    __slots__ = ("_handler", "_sock", "_pending", "handshake_done")
 
-    def __init__(self, recv: Callable[[int], bytes], sendall: Callable[[bytes], Any],
-                 close: Callable[[], None], handshake_done: bool,
-                 send_nowait: Callable[[bytes], int] | None = None) -> None:
-        self.recv = recv
-        self.sendall = sendall
-        #: write what fits in the socket buffer now; how many bytes went out (never blocks)
-        self.send_nowait = send_nowait
-        self.close = close
+    def __init__(self, handler: pywsgi.WSGIHandler, handshake_done: bool) -> None:
+        self._handler = handler
+        self._sock = handler.socket
+        self._pending = _take_buffered(handler)
         self.handshake_done = handshake_done
+        # The parsed request headers are in the environ; the handler's copy would live as
+        # long as the connection for nothing.
+        handler.headers = None
+
+    def recv(self, size: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data
+        return self._sock.recv(size)
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.sendall(data)
+
+    def send_nowait(self, data: bytes) -> int:
+        """Write what fits in the socket buffer now; how many bytes went out (never blocks)."""
+        try:
+            return self._sock.send(data, 0, 0.0)  # gevent: a zero timeout never waits
+        except BlockingIOError:
+            return 0
+
+    def close(self) -> None:
+        """Close so that a greenlet blocked reading this connection wakes up at once.
+
+        Shutting the socket down ends a pending ``recv`` (it returns b""); ``rfile`` was
+        closed at the takeover, which tells the pywsgi handler not to read another request.
+        """
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def chain_sigterm(callback: Callable[[], Any]) -> None:
@@ -178,37 +210,11 @@ def raw_connection(environ: dict[str, Any], start_response: Callable[..., Any]) 
         handler = ws.handler
         # Keep gevent-websocket from writing its own (code-less) close frame when we return.
         ws.closed = True
-        return _connection(handler, handshake_done=True)
+        return RawConnection(handler, handshake_done=True)
     handler = getattr(start_response, "__self__", None)
     if isinstance(handler, pywsgi.WSGIHandler) and environ.get("wsgi.input") is handler.rfile:
-        return _connection(handler, handshake_done=False)
+        return RawConnection(handler, handshake_done=False)
     return None
-
-
-def _connection(handler: pywsgi.WSGIHandler, handshake_done: bool) -> RawConnection:
-    """Read from the socket itself rather than the handler's buffered ``rfile``.
-
-    A buffered read blocks holding its whole buffer, and an idle WebSocket waits in a read
-    all its life: reading the socket directly holds no buffer while waiting (gevent allocates
-    after the socket is readable). Bytes the client sent right behind its handshake may sit
-    in ``rfile`` already; they are handed out first.
-    """
-    sock = handler.socket
-    pending = [_take_buffered(handler)]
-    # The parsed request headers are in the environ; the handler's copy would live as long
-    # as the connection for nothing.
-    handler.headers = None
-    recv = sock.recv
-
-    def read(size: int) -> bytes:
-        if pending:
-            data = pending.pop()
-            if data:
-                return data
-        return recv(size)
-
-    return RawConnection(read, sock.sendall, _closer(handler), handshake_done=handshake_done,
-                         send_nowait=_sender(sock))
 
 
 def _take_buffered(handler: pywsgi.WSGIHandler) -> bytes:
@@ -228,42 +234,6 @@ def _take_buffered(handler: pywsgi.WSGIHandler) -> bytes:
     # socket stays open) and tells pywsgi not to read another request from this connection.
     rfile.close()
     return data
-
-
-def _sender(sock: Any) -> Callable[[bytes], int]:
-    send = sock.send
-
-    def send_nowait(data: bytes) -> int:
-        try:
-            return send(data, 0, 0.0)  # gevent: a zero timeout never waits
-        except BlockingIOError:
-            return 0
-
-    return send_nowait
-
-
-def _closer(handler: pywsgi.WSGIHandler) -> Callable[[], None]:
-    """Close an upgraded connection so that a greenlet blocked reading it wakes up at once.
-
-    Shutting the socket down ends a pending ``recv`` (it returns b""); closing ``rfile`` then
-    tells the pywsgi handler not to read another request from this connection. When the close
-    comes from another greenlet (a heartbeat or connect timeout) while the reader is blocked in
-    ``rfile.read1``, the reader still holds the buffer's lock and ``rfile.close()`` raises
-    "reentrant call", which would abort the session's close half way (no ``forget``, no
-    disconnect handler). Nothing is lost by skipping it: the woken reader gets b"", ends the
-    request, and pywsgi then reads end of stream where a next request would be.
-    """
-    def close() -> None:
-        try:
-            handler.socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        try:
-            handler.rfile.close()
-        except RuntimeError:
-            pass
-
-    return close
 
 
 MAX_HEADERS = 100
@@ -370,7 +340,6 @@ class WSGIHandler(pywsgi.WSGIHandler):
         if not isinstance(self.server.log, pywsgi._NoopLog):  # no access log: don't format one
             super().log_request()
 
-
     def MessageClass(self, *args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
         return RequestHeaders(*args)
 
@@ -423,6 +392,9 @@ def make_server(app: Callable[..., Any], host: str, port: int, **kw: Any) -> pyw
     kw.setdefault("handler_class", WSGIHandler)
     kw.setdefault("log", None)
     kw.setdefault("error_log", log)
+    # Raw greenlets for connections: a gevent.Greenlet also records where it was spawned
+    # (for greenlet trees), which every idle WebSocket would carry for its whole life.
+    kw.setdefault("spawn", gevent.spawn_raw)
     return pywsgi.WSGIServer((host, port), app, **kw)
 
 

@@ -24,7 +24,7 @@ class SocketIOMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.server.engine.handles(environ.get("PATH_INFO", "")):
-            return self.server.engine(environ, start_response)
+            return self.server.engine.handle_request(environ, start_response)
         if self.app is None:
             start_response("404 Not Found", [("Content-Type", "text/plain; charset=UTF-8")])
             return [b"Not Found"]

@@ -130,8 +130,9 @@ class Namespace:
         self.session: dict[str, Any] = {}
         self.state = CONNECTING
         self._rooms: set[str] = set()
-        self._held: list[list[engineio.Packet]] = []
-        self._acks: dict[int, Callable[..., Any]] = {}
+        # made when first needed: most sockets never hold packets or wait for an ack
+        self._held: list[list[engineio.Packet]] | None = None
+        self._acks: dict[int, Callable[..., Any]] | None = None
         self._next_ack = 0
 
     # -- what users override ------------------------------------------------------------------
@@ -193,7 +194,8 @@ class Namespace:
         ack_id = self._register_ack(resolve)
         self._send(Packet(PacketType.EVENT, self.namespace, [event, *args], ack_id))
         if not self.client.sock.wait(done, timeout):
-            self._acks.pop(ack_id, None)
+            if self._acks is not None:
+                self._acks.pop(ack_id, None)
             raise TimeoutError(f"no acknowledgement of {event!r} within {timeout} s")
         if box[0][:1] == (_GONE,):
             raise ConnectionError("the client disconnected before acknowledging")
@@ -236,6 +238,8 @@ class Namespace:
     def _register_ack(self, callback: Callable[..., Any]) -> int:
         ack_id = self._next_ack
         self._next_ack += 1
+        if self._acks is None:
+            self._acks = {}
         self._acks[ack_id] = callback
         return ack_id
 
@@ -248,15 +252,17 @@ class Namespace:
         if self.state == CONNECTED:
             self.client.sock.send_packets(packets)
         elif self.state == CONNECTING:
+            if self._held is None:
+                self._held = []
             self._held.append(packets)
 
     def _release_held(self) -> None:
-        held, self._held = self._held, []
+        held, self._held = self._held or [], None
         for packets in held:
             self.client.sock.send_packets(packets)
 
     def _fail_acks(self) -> None:
-        acks, self._acks = self._acks, {}
+        acks, self._acks = self._acks or {}, None
         for callback in acks.values():
             if getattr(callback, "immediate", False):
                 callback(_GONE)

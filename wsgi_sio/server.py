@@ -31,7 +31,7 @@ NamespaceMatcher = str | Pattern[str] | Callable[[str, Any], bool]
 class Client:
     """The Socket.IO side of one Engine.IO connection: its decoder and its namespaces."""
 
-    __slots__ = ("server", "sock", "decoder", "sockets", "connect_timer")
+    __slots__ = ("server", "sock", "decoder", "sockets")
 
     def __init__(self, server: Server, sock: EngineSocket, max_attachments: int) -> None:
         self.server = server
@@ -39,7 +39,6 @@ class Client:
         self.decoder = Decoder(max_attachments=max_attachments)
         #: namespace -> its socket, or CONNECTING while on_connect decides
         self.sockets: dict[str, Namespace | str] = {}
-        self.connect_timer: Any = None
 
     def close_namespace(self, socket: Namespace, reason: str) -> None:
         if socket.state == DISCONNECTED:
@@ -255,7 +254,7 @@ class Server:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The server alone as a WSGI app (everything else gets 404)."""
         if self.engine.handles(environ.get("PATH_INFO", "")):
-            return self.engine(environ, start_response)
+            return self.engine.handle_request(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not Found"]
 
@@ -272,8 +271,8 @@ class Server:
         client = Client(self, sock, self.max_attachments)
         sock.context = client
         # Spec: a client that joins no namespace within connect_timeout is dropped.
-        client.connect_timer = self.engine.scheduler.call_later(
-            self.connect_timeout, lambda: self._connect_timed_out(client))
+        sock.set_alarm(self.runtime.monotonic() + self.connect_timeout, self._connect_timed_out,
+                       client)
 
     def _connect_timed_out(self, client: Client) -> None:
         if not client.sockets and not client.sock.closed:
@@ -318,8 +317,7 @@ class Server:
         client: Client | None = sock.context
         if client is None:
             return
-        if client.connect_timer is not None:
-            client.connect_timer.cancel()
+        client.sock.cancel_alarm()
         for socket in list(client.sockets.values()):
             if isinstance(socket, Namespace):
                 client.close_namespace(socket, reason)
@@ -356,9 +354,7 @@ class Server:
             if refusal is not None:
                 self._reply(sock, Packet(PacketType.CONNECT_ERROR, nsp, refusal))
             return
-        if client.connect_timer is not None:
-            client.connect_timer.cancel()
-            client.connect_timer = None
+        sock.cancel_alarm()
         client.sockets[nsp] = socket
         self._reply(sock, Packet(PacketType.CONNECT, nsp, {"sid": socket.sid}))
         socket.state = CONNECTED
@@ -423,7 +419,8 @@ class Server:
         return None
 
     def _ack(self, socket: Namespace, packet: Packet) -> None:
-        callback = socket._acks.pop(packet.id, None)  # type: ignore[arg-type]
+        acks = socket._acks
+        callback = acks.pop(packet.id, None) if acks else None  # type: ignore[arg-type]
         if callback is None:
             log.debug("unknown ack id %s on %s", packet.id, packet.namespace)
             return

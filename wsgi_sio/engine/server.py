@@ -152,6 +152,12 @@ class EngineServer:
         return path.startswith(self.path) or path + "/" == self.path
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self.handle_request(environ, start_response)
+
+    def handle_request(self, environ: dict[str, Any],
+                       start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """The WSGI entry point; a plain method, so wrappers can call it without the C-level
+        frame that calling an instance costs (a WebSocket's greenlet keeps its stack for life)."""
         if not self._claimed:
             self._claimed = self.runtime.claim_upgrades(environ, start_response, self.handles)
         if not self._shutdown_hooked:

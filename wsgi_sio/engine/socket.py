@@ -35,7 +35,7 @@ class EngineSocket:
     __slots__ = ("server", "session", "sid", "environ", "runtime", "ws", "closed", "_lock",
                  "_poll_event", "_poll_waiting", "_post_active", "_noop_pending", "_timer",
                  "_inbox", "_worker_running", "probing", "context", "_reader", "_reader_busy",
-                 "_substitute")
+                 "_substitute", "_alarm")
 
     def __init__(self, server: EngineServer, session: Session, environ: dict[str, Any]) -> None:
         self.server = server
@@ -46,7 +46,8 @@ class EngineSocket:
         self.ws: WebSocketTransport | None = None
         self.closed = False
         self._lock = self.runtime.guard()
-        self._poll_event = self.runtime.event()
+        # only polling sessions ever wait for a poll: WebSocket ones skip the event
+        self._poll_event: Any = self.runtime.event() if session.transport == "polling" else None
         self._poll_waiting = False
         self._post_active = False
         self._noop_pending = False
@@ -58,6 +59,7 @@ class EngineSocket:
         self._reader: Any = None
         self._reader_busy = False
         self._substitute: Any = None
+        self._alarm: tuple[float, Callable[..., Any], Any] | None = None
         #: free for the layer above (the Socket.IO server keeps its client state here)
         self.context: Any = None
 
@@ -283,10 +285,24 @@ class EngineSocket:
     def start(self) -> None:
         self._arm()
 
+    def set_alarm(self, when: float, callback: Callable[[Any], Any], arg: Any) -> None:
+        """Call ``callback(arg)`` at ``when`` (monotonic), unless cancelled or closed first.
+
+        For the layer above (the Socket.IO connect timeout). It shares the connection's one
+        timer with the heartbeat instead of adding a timer per connection.
+        """
+        self._alarm = (when, callback, arg)
+        self._arm()
+
+    def cancel_alarm(self) -> None:
+        self._alarm = None
+
     def _arm(self) -> None:
         deadline = self.session.next_deadline()
         if deadline is None:
             return
+        if self._alarm is not None and self._alarm[0] < deadline:
+            deadline = self._alarm[0]
         timer = self._timer
         if timer is not None and not timer.cancelled and timer.when <= deadline:
             return  # an earlier timer will fire and re-arm
@@ -297,6 +313,12 @@ class EngineSocket:
     def _on_timer(self) -> None:
         self._timer = None
         now = self.runtime.monotonic()
+        alarm = self._alarm
+        if alarm is not None and now >= alarm[0]:
+            self._alarm = None
+            alarm[1](alarm[2])
+            if self.closed:
+                return
         if self._reader_busy and self._substitute is None and self.session.pong_overdue(now):
             # The pong may be sitting unread behind a long handler: read it before judging.
             self.session.wait_for_pong(now)
