@@ -340,6 +340,53 @@ class WSGIHandler(pywsgi.WSGIHandler):
         if not isinstance(self.server.log, pywsgi._NoopLog):  # no access log: don't format one
             super().log_request()
 
+    def get_environ(self) -> dict[str, Any]:
+        """pywsgi's environ, built from :class:`RequestHeaders` without its per-line re-parse.
+
+        Same rules as pywsgi: header names with ``_`` are dropped (so ``X_Forwarded_For``
+        cannot pose as ``X-Forwarded-For``), repeated headers are joined with ``,`` (cookies
+        with ``; ``), Content-Type and Content-Length go to their CGI keys.
+        """
+        headers = self.headers
+        if not isinstance(headers, RequestHeaders):
+            return super().get_environ()
+        env = self.server.get_environ()
+        env["REQUEST_METHOD"] = self.command
+        env["SCRIPT_NAME"] = ""
+        path, _, query = self.path.partition("?")
+        env["PATH_INFO"] = pywsgi.unquote_latin1(path) if "%" in path else path
+        env["QUERY_STRING"] = query
+        content_type = headers.get("content-type")
+        if content_type is not None:
+            env["CONTENT_TYPE"] = content_type
+        length = headers.get("content-length")
+        if length:
+            env["CONTENT_LENGTH"] = length
+        env["SERVER_PROTOCOL"] = self.request_version
+        client_address = self.client_address
+        if isinstance(client_address, tuple):
+            env["REMOTE_ADDR"] = str(client_address[0])
+            env["REMOTE_PORT"] = str(client_address[1])
+        for name, value in headers.items:
+            if "_" in name:
+                continue
+            key = name.upper().replace("-", "_")
+            if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+                continue
+            key = "HTTP_" + key
+            if key in env:
+                env[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+            else:
+                env[key] = value
+        sock = self.socket if env.get("HTTP_EXPECT") == "100-continue" else None
+        chunked = env.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        handling_reads = not self._connection_upgrade_requested()
+        self.wsgi_input = pywsgi.Input(self.rfile, self.content_length, socket=sock,
+                                       chunked_input=chunked)
+        env["wsgi.input"] = self.wsgi_input if handling_reads else self.rfile
+        env["wsgi.input_terminated"] = handling_reads
+        return env
+
     def MessageClass(self, *args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
         return RequestHeaders(*args)
 
