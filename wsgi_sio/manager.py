@@ -12,18 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from .namespaces import CONNECTED
+from .namespaces import CONNECTED, to_engine_packets
 from .protocol import engineio
 from .protocol import socketio as sio_proto
 
 if TYPE_CHECKING:
     from .namespaces import Namespace
     from .server import Server
-
-
-def to_engine_packets(packet: sio_proto.Packet) -> list[engineio.Packet]:
-    """Encode a Socket.IO packet once into the Engine.IO messages that carry it."""
-    return [engineio.Packet(engineio.PacketType.MESSAGE, part) for part in sio_proto.encode(packet)]
 
 
 def as_set(value: str | Iterable[str] | None) -> set[str]:

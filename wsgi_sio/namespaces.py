@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .protocol import engineio
 from .protocol.socketio import Packet, PacketType
+from .protocol.socketio import encode as sio_encode
 
 if TYPE_CHECKING:
     from .server import Client, Server
@@ -44,6 +45,14 @@ class ConnectionRefused(Exception):
         if self.data is not None:
             payload["data"] = self.data
         return payload
+
+
+_MESSAGE = engineio.PacketType.MESSAGE
+
+
+def to_engine_packets(packet: Packet) -> list[engineio.Packet]:
+    """Encode a Socket.IO packet once into the Engine.IO messages that carry it."""
+    return [engineio.Packet(_MESSAGE, part) for part in sio_encode(packet)]
 
 
 def ack_arguments(result: Any) -> list[Any]:
@@ -244,8 +253,6 @@ class Namespace:
         return ack_id
 
     def _send(self, packet: Packet) -> None:
-        from .manager import to_engine_packets
-
         self._deliver(to_engine_packets(packet))
 
     def _deliver(self, packets: list[engineio.Packet]) -> None:

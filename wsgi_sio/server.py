@@ -17,7 +17,7 @@ from .engine.server import EngineServer, generate_sid
 from .engine.socket import EngineSocket
 from .manager import InProcessManager
 from .namespaces import (CONNECTED, CONNECTING, DISCONNECTED, ConnectionRefused, Namespace,
-                         ack_arguments)
+                         ack_arguments, to_engine_packets)
 from .protocol import session as states
 from .protocol.errors import SocketIOError
 from .protocol.socketio import Decoder, Packet, PacketType
@@ -380,8 +380,6 @@ class Server:
         return known
 
     def _reply(self, sock: EngineSocket, packet: Packet) -> None:
-        from .manager import to_engine_packets
-
         sock.send_packets(to_engine_packets(packet))
 
     def _event(self, client: Client, packet: Packet) -> None:

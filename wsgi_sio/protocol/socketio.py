@@ -335,6 +335,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+_EVENT_FAST_START = frozenset("[0123456789")
+
+
 class Decoder:
     """Turns incoming Engine.IO messages into :class:`Packet` objects, one connection each.
 
@@ -395,6 +398,22 @@ class Decoder:
     def _feed_text(self, text: str) -> Packet | None:
         if self._pending is not None:
             raise SocketIOError("text packet received while binary attachments are pending")
+        if text[:1] == "2" and text[1:2] in _EVENT_FAST_START:
+            # The most common packets by far, events on "/" with or without an ack id: no
+            # attachment count or namespace to look for.
+            ack_id = None
+            pos = 1
+            if text[1] != "[":
+                match = _ACK_ID.match(text, 1)
+                pos = match.end()
+                if text[pos:pos + 1] == "[" and pos - 1 <= MAX_ACK_ID_DIGITS:
+                    ack_id = int(match.group())
+                else:
+                    pos = 0  # not the simple shape: the general path says what is wrong
+            if pos:
+                data = _loads(text[pos:])
+                _check_incoming(_EVENT, data)
+                return Packet(_EVENT, "/", data, ack_id)
         if not text:
             raise SocketIOError("empty packet")
         ptype = _TYPE_BY_CHAR.get(text[0])

@@ -146,6 +146,7 @@ class Command(BaseCommand):
             }
             self.stderr.write("Error: %s" % messages.get(exc.errno, exc))
             os._exit(1)  # as runserver does: sys.exit does not stop the reloader's thread
+        green.tune_gc()
         host, port = server.address[:2]
         self.on_bind(str(port))
         shown = f"[{host}]" if ":" in host else host
