@@ -33,7 +33,9 @@ class InProcessManager:
     """Rooms and broadcasts for the sockets of this process."""
 
     def __init__(self) -> None:
-        # namespace -> room -> {sid: socket}; every socket is in the room named by its sid
+        # namespace -> room -> {sid: socket}, for named rooms. Every socket is also in the
+        # room named by its sid; that one is answered from ``sockets`` instead of a dict per
+        # socket, which thousands of connections would each carry.
         self.rooms: dict[str, dict[str, dict[str, Namespace]]] = {}
         # namespace -> sid -> socket
         self.sockets: dict[str, dict[str, Namespace]] = {}
@@ -42,11 +44,11 @@ class InProcessManager:
 
     def add(self, socket: Namespace) -> None:
         self.sockets.setdefault(socket.namespace, {})[socket.sid] = socket
-        self.join(socket, socket.sid)
+        socket._rooms.add(socket.sid)
 
     def remove(self, socket: Namespace) -> None:
         nsp_rooms = self.rooms.get(socket.namespace, {})
-        for room in list(socket._rooms):
+        for room in socket._rooms:
             members = nsp_rooms.get(room)
             if members is not None:
                 members.pop(socket.sid, None)
@@ -56,7 +58,8 @@ class InProcessManager:
         self.sockets.get(socket.namespace, {}).pop(socket.sid, None)
 
     def join(self, socket: Namespace, room: str) -> None:
-        self.rooms.setdefault(socket.namespace, {}).setdefault(room, {})[socket.sid] = socket
+        if room != socket.sid:
+            self.rooms.setdefault(socket.namespace, {}).setdefault(room, {})[socket.sid] = socket
         socket._rooms.add(room)
 
     def leave(self, socket: Namespace, room: str) -> None:
@@ -75,24 +78,41 @@ class InProcessManager:
     def get(self, namespace: str, sid: str) -> Namespace | None:
         return self.sockets.get(namespace, {}).get(sid)
 
+    def has_room(self, namespace: str, room: str) -> bool:
+        """Whether a socket of this process is in ``room`` (sid rooms included)."""
+        return room in self.rooms.get(namespace, ()) or room in self.sockets.get(namespace, ())
+
+    def room_names(self, namespace: str) -> set[str]:
+        """Every room of the namespace in this process, sid rooms included (as Node lists them)."""
+        return set(self.rooms.get(namespace, ())) | set(self.sockets.get(namespace, ()))
+
     def members(self, namespace: str, rooms: str | Iterable[str] | None = None,
                 skip: str | Iterable[str] | None = None) -> list[Namespace]:
         """The sockets in any of ``rooms`` (all of the namespace when None) and in none of ``skip``.
 
         ``skip`` names rooms too; a sid is the name of its socket's own room.
         """
+        nsp_sockets = self.sockets.get(namespace, {})
+        nsp_rooms = self.rooms.get(namespace, {})
         if rooms is None:
-            chosen = dict(self.sockets.get(namespace, {}))
+            chosen = dict(nsp_sockets)
         else:
             chosen = {}
-            nsp_rooms = self.rooms.get(namespace, {})
             for room in as_set(rooms):
-                chosen.update(nsp_rooms.get(room, {}))
+                named = nsp_rooms.get(room)
+                if named is not None:
+                    chosen.update(named)
+                else:
+                    socket = nsp_sockets.get(room)
+                    if socket is not None and room in socket._rooms:
+                        chosen[room] = socket
         if skip:
-            nsp_rooms = self.rooms.get(namespace, {})
             for room in as_set(skip):
                 for sid in nsp_rooms.get(room, ()):
                     chosen.pop(sid, None)
+                socket = chosen.get(room)
+                if socket is not None and room in socket._rooms:
+                    del chosen[room]  # a sid: its own room
         return list(chosen.values())
 
     # -- delivery -----------------------------------------------------------------------------

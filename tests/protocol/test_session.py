@@ -101,7 +101,7 @@ def test_upgrade_probe_then_upgrade() -> None:
     assert s.next_deadline() == 111.0  # the upgrade timeout comes before the ping
     assert s.probe(Packet(PacketType.PING, "probe")) == ("reply", Packet(PacketType.PONG, "probe"))
     assert s.probe(Packet(PacketType.UPGRADE)) == ("upgraded", None)
-    assert (s.transport, s.state, s.upgrades) == ("websocket", states.OPEN, [])
+    assert (s.transport, s.state, s.upgrades) == ("websocket", states.OPEN, ())
     assert not s.can_upgrade()
 
 

@@ -268,6 +268,7 @@ class EngineServer:
                                           exc.headers + [("Connection", "close")])
             write = start_response("101 Switching Protocols", headers)
             write(b"")
+            conn.handshake_sent()
         return WebSocketTransport(conn, self.runtime, self.max_http_buffer_size), None
 
     def _websocket_handshake(self, environ: dict[str, Any],

@@ -50,9 +50,9 @@ class WebSocketTransport:
         self._closing = False
         self._scheduled = False
         self._writer = False
-        self._backlog: list[bytes] = []
+        self._backlog: list[bytes] | None = None  # made when a client first falls behind
         self._backlog_size = 0
-        self._pending: list[Any] = []
+        self._pending: Any = ()  # events held back behind a Close frame
 
     # -- writing ----------------------------------------------------------------------------
     #
@@ -103,12 +103,14 @@ class WebSocketTransport:
                 data = data[sent:]
             self._writer = True
             self.runtime.spawn(self._drain, sock)
+        if self._backlog is None:
+            self._backlog = []
         self._backlog.append(data)
         self._backlog_size += len(data)
         if self._backlog_size > self.max_backlog and sock is not None:
             log.warning("closing Engine.IO session %s: slow consumer (%d bytes unsent)",
                         sock.sid, self._backlog_size)
-            self._backlog.clear()
+            self._backlog = None
             self._backlog_size = 0
             self._broken(sock, states.SLOW_CONSUMER)
 
@@ -116,7 +118,7 @@ class WebSocketTransport:
         try:
             while self._backlog and not self.closed:
                 chunk = b"".join(self._backlog)
-                self._backlog.clear()
+                self._backlog = None
                 self._backlog_size = 0
                 self.conn.sendall(chunk)
         except OSError:

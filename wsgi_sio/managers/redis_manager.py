@@ -278,7 +278,7 @@ class RedisManager(InProcessManager):
 
     def all_rooms(self, namespace: str, timeout: float | None = None) -> set[str]:
         """Every room of the namespace on every server (sid rooms included, as in Node)."""
-        found = set(self.rooms.get(namespace, {}))
+        found = self.room_names(namespace)
         for response in self._ask(namespace, {"type": wire.ALL_ROOMS}, timeout):
             found.update(wire.rooms_field(response))
         return found
@@ -418,8 +418,8 @@ class RedisManager(InProcessManager):
         if not channel.startswith(prefix):
             raise wire.WireError("malformed", "namespace does not match the channel")
         room = channel[len(prefix):-1].decode("utf-8", "replace")
-        nsp_rooms = self.rooms.get(message.namespace)
-        if not nsp_rooms or (room and room not in nsp_rooms):
+        namespace = message.namespace
+        if not self.sockets.get(namespace) or (room and not self.has_room(namespace, room)):
             return  # no socket here for it
         packet = Packet(PacketType.EVENT, message.namespace, message.data)
         try:
@@ -455,7 +455,7 @@ class RedisManager(InProcessManager):
             self._respond(namespace, {"requestId": request_id, "sockets": sids})
         elif rtype == wire.ALL_ROOMS:
             self._respond(namespace, {"requestId": request_id,
-                                      "rooms": list(self.rooms.get(namespace, {}))})
+                                      "rooms": sorted(self.room_names(namespace))})
         elif rtype == wire.REMOTE_FETCH:
             rooms, skip = wire.target(request)
             sockets = [{"id": s.sid, "handshake": _handshake(s), "rooms": sorted(s._rooms),

@@ -70,7 +70,7 @@ class Session:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.max_payload = max_payload
-        self.upgrades = list(upgrades)
+        self.upgrades: tuple[str, ...] = tuple(upgrades)
         self.max_queue = max_queue
         self.upgrade_timeout = upgrade_timeout
         self.upgrade_deadline: float | None = None
@@ -203,7 +203,7 @@ class Session:
         if packet.type is PacketType.UPGRADE:
             self.state = OPEN
             self.transport = "websocket"
-            self.upgrades = []
+            self.upgrades = ()
             self.upgrade_deadline = None
             return "upgraded", None
         self.abort_upgrade()
