@@ -6,6 +6,7 @@ JSDIR  := tests/interop/js
 DJJS   := wsgi_sio/django/js
 DJSTATIC := wsgi_sio/django/static/wsgi_sio
 CHROMIUM := /usr/bin/chromium
+REDIS    := /usr/bin/redis-server
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run test bench clean fuzz
@@ -32,9 +33,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) apt-get install -y -qq chromium
 
+# Debian's redis-server: the Redis tests use 127.0.0.1:6379 when it answers, else start their own
+$(REDIS):
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq redis-server
+
 setup: $(VENV)/.installed $(JSDIR)/node_modules/.installed $(DJSTATIC)/socket.io.min.js
 
-test: setup $(CHROMIUM)
+test: setup $(CHROMIUM) $(REDIS)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The Django demo (sample_site/) on one port; demo users alice and bob, password socketio.

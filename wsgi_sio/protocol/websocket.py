@@ -280,6 +280,10 @@ class FrameDecoder:
         if self._closed:
             return []
         buf = self._buf
+        if not buf and self._msg_opcode is None:
+            single = self._single_frame(data)
+            if single is not None:
+                return single
         buf += data
         events: list[Event] = []
         pos = 0
@@ -298,6 +302,33 @@ class FrameDecoder:
             # One compaction per feed(), not per frame: many small frames stay linear.
             del buf[:pos]
         return events
+
+    def _single_frame(self, data: bytes) -> list[Event] | None:
+        """The common case in one step: ``data`` is exactly one whole, unfragmented, masked
+        text or binary frame of under 64 KiB. None for anything else (and for any doubt,
+        e.g. text that is not UTF-8), which then takes the general path and its errors."""
+        if len(data) < 6:
+            return None
+        b0 = data[0]
+        if b0 != 0x81 and b0 != 0x82:  # FIN, no RSV bits, TEXT or BINARY
+            return None
+        length = data[1] ^ 0x80  # the mask bit must be set
+        if length < 126:
+            start = 6
+        elif length == 126 and len(data) >= 8:
+            length = (data[2] << 8) | data[3]
+            start = 8
+        else:
+            return None
+        if len(data) != start + length or length > self.max_message_size:
+            return None
+        payload = unmask(data[start:], data[start - 4:start])
+        if b0 == 0x82:
+            return [Message(payload)]
+        try:
+            return [Message(payload.decode("utf-8"))]
+        except UnicodeDecodeError:
+            return None
 
     def _parse(self, buf: bytearray, events: list[Event]) -> int:
         """Parse complete frames from ``buf``; return how many bytes were consumed."""
