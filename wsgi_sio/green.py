@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 import types
 from typing import Any, Callable
 
@@ -293,6 +294,8 @@ class RequestHeaders:
         """RFC 9112 §6.1, §6.3: a body's length must be unambiguous, or a proxy in front and
         we could disagree on where the next request starts (request smuggling)."""
         te = self._first.get("transfer-encoding")
+        if te is None and "content-length" not in self._first:
+            return ""  # no body: nothing to be ambiguous about (every GET)
         lengths = {value for name, value in self.items if name.lower() == "content-length"}
         if te is not None:
             if lengths:
@@ -324,6 +327,9 @@ class RequestHeaders:
     @property
     def typeheader(self) -> str | None:
         return self.get("content-type")
+
+
+_date_cache: list[Any] = [0, b""]
 
 
 class WSGIHandler(pywsgi.WSGIHandler):
@@ -418,6 +424,16 @@ class WSGIHandler(pywsgi.WSGIHandler):
             self.close_connection = True
             body.chunked_input = False
             body.content_length = body.position = 0
+
+    def finalize_headers(self) -> None:
+        if self.provided_date is None:
+            # pywsgi formats the date for every response; one per second is enough
+            now = int(time.time())
+            if _date_cache[0] != now:
+                _date_cache[:] = [now, pywsgi.format_date_time(now)]
+            self.response_headers.append((b"Date", _date_cache[1]))
+            self.provided_date = True
+        super().finalize_headers()
 
     def _write_with_headers(self, data: bytes) -> None:
         self.headers_sent = True
