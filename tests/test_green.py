@@ -90,3 +90,36 @@ def test_response_head_and_body_arrive_together(interop_server) -> None:
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert body.startswith(b'0{"sid":"')
+
+
+@pytest.fixture(scope="module")
+def short_header_timeout():
+    from tests.conftest import LiveServer, assert_only_deliberate_tracebacks
+
+    server = LiveServer("tests.apps.interop:application", "--header-timeout", "0.5")
+    yield server
+    assert_only_deliberate_tracebacks(server.stop())
+
+
+def test_a_request_head_that_never_ends_is_cut_off(short_header_timeout) -> None:
+    parts = urlsplit(short_header_timeout.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # ...and the rest never comes
+        assert sock.recv(65536) == b""  # closed by the server, well before our 5 s
+
+
+def test_the_header_timeout_does_not_cut_a_long_poll(short_header_timeout) -> None:
+    import http.client
+    import json as jsonlib
+
+    parts = urlsplit(short_header_timeout.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+    try:
+        conn.request("GET", "/socket.io/?EIO=4&transport=polling")
+        handshake = conn.getresponse().read().decode()
+        sid = jsonlib.loads(handshake[1:])["sid"]
+        # Nothing is queued: this GET waits for the first ping, ten times the header timeout.
+        conn.request("GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+        assert conn.getresponse().read() == b"2"
+    finally:
+        conn.close()

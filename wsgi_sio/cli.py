@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bind", "-b", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument("--header-timeout", type=float, default=60.0,
+                        help="seconds a request line and headers may take to arrive, keep-alive "
+                             "idle time included (default %(default)s; 0 for no limit)")
     parser.add_argument("--handler", choices=("pywsgi", "gevent-websocket"), default="pywsgi",
                         help="gevent's own handler (default), or gevent-websocket's WebSocketHandler")
     args = parser.parse_args(argv)
@@ -49,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, os.getcwd())
     app = load_app(args.app)
     host, port = parse_bind(args.bind)
-    green.serve(app, host, port, access_log=args.access_log, handler=args.handler)
+    green.serve(app, host, port, access_log=args.access_log, handler=args.handler,
+                header_timeout=args.header_timeout or None)
 
 
 if __name__ == "__main__":

@@ -340,12 +340,24 @@ class WSGIHandler(pywsgi.WSGIHandler):
     * Request headers parsed by :class:`RequestHeaders` instead of the ``email`` package.
     """
 
+    #: seconds a request's line and headers may take to arrive, the idle time of a kept-alive
+    #: connection between requests included; then the connection is closed. Without it a
+    #: client that sends half a request and goes silent (or vanishes) would hold a greenlet
+    #: and a file descriptor for ever. None: no limit. Set per server (``make_server``).
+    header_timeout: float | None = 60.0
+
     def handle(self) -> None:
         try:
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
         super().handle()
+
+    def read_requestline(self) -> Any:
+        # Bounded while the request head arrives; lifted in get_environ, once it is in, since
+        # a long-poll or a WebSocket may then rightly wait much longer.
+        self.socket.settimeout(self.header_timeout)
+        return super().read_requestline()
 
     def log_request(self) -> None:
         if not isinstance(self.server.log, pywsgi._NoopLog):  # no access log: don't format one
@@ -358,6 +370,7 @@ class WSGIHandler(pywsgi.WSGIHandler):
         cannot pose as ``X-Forwarded-For``), repeated headers are joined with ``,`` (cookies
         with ``; ``), Content-Type and Content-Length go to their CGI keys.
         """
+        self.socket.settimeout(None)
         headers = self.headers
         if not isinstance(headers, RequestHeaders):
             return super().get_environ()
@@ -455,9 +468,12 @@ class WSGIHandler(pywsgi.WSGIHandler):
             self._write(data)
 
 
-def make_server(app: Callable[..., Any], host: str, port: int, **kw: Any) -> pywsgi.WSGIServer:
+def make_server(app: Callable[..., Any], host: str, port: int, *,
+                header_timeout: float | None = WSGIHandler.header_timeout,
+                **kw: Any) -> pywsgi.WSGIServer:
     """A gevent WSGI server for ``app`` on ``host:port`` (port 0 picks a free one)."""
-    kw.setdefault("handler_class", WSGIHandler)
+    if "handler_class" not in kw:
+        kw["handler_class"] = type("WSGIHandler", (WSGIHandler,), {"header_timeout": header_timeout})
     kw.setdefault("log", None)
     kw.setdefault("error_log", log)
     # Raw greenlets for connections: a gevent.Greenlet also records where it was spawned
@@ -507,11 +523,12 @@ def tune_gc() -> None:
 
 
 def serve(app: Callable[..., Any], host: str, port: int, *, access_log: bool = False,
-          handler: str = "pywsgi") -> None:
+          handler: str = "pywsgi", header_timeout: float | None = 60.0) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; then close every Socket.IO client and stop."""
     import signal
 
-    options: dict[str, Any] = {"log": "default" if access_log else None}
+    options: dict[str, Any] = {"log": "default" if access_log else None,
+                               "header_timeout": header_timeout}
     if handler == "gevent-websocket":
         from geventwebsocket.handler import WebSocketHandler
 
