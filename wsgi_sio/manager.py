@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from .namespaces import CONNECTED, to_engine_packets
-from .protocol import engineio
 from .protocol import socketio as sio_proto
 
 if TYPE_CHECKING:

@@ -2,7 +2,6 @@
 refused with 403 / code 4 before any handler runs."""
 
 import json
-import queue
 import warnings
 
 import pytest

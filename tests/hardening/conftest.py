@@ -26,6 +26,27 @@ def server() -> Iterator[LiveServer]:
     assert "Traceback" not in output, output
 
 
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    """A server of the lifecycle app (tests/apps/lifecycle_app.py), one per test module."""
+    from ._lifecycle import APP as LIFECYCLE_APP
+
+    server = LiveServer(LIFECYCLE_APP)
+    yield server
+    output = server.stop()
+    assert "Traceback" not in output, output
+
+
+@pytest.fixture
+def monitor(live: LiveServer) -> Iterator:
+    """A WebSocket client of ``live`` that answers pings and asks the app's test-only events."""
+    from ._lifecycle import Monitor
+
+    mon = Monitor(live.url)
+    yield mon
+    mon.close()
+
+
 @pytest.fixture
 def wire() -> Iterator:
     opened: list[Wire] = []

@@ -12,16 +12,12 @@ from __future__ import annotations
 import http.client
 import json
 import re
-from typing import Iterator
 from urllib.parse import urlsplit
 
-import pytest
 
-from tests.conftest import LiveServer, assert_only_deliberate_tracebacks
 from tests.engine.test_websocket_wire import WS_QUERY, Wire
 from wsgi_sio.engine.server import generate_sid
 
-from ._lifecycle import APP
 
 ALLOWED = "https://allowed.example"
 EVIL = "https://evil.example"
@@ -35,15 +31,6 @@ def test_100000_session_ids_are_distinct_and_carry_120_random_bits():
     # Every character position takes (nearly) all 64 values: no fixed or counter part.
     for position in range(20):
         assert len({sid[position] for sid in sids[:10_000]}) == 64
-
-
-@pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
-    server = LiveServer(APP)
-    yield server
-    output = server.stop()
-    assert_only_deliberate_tracebacks(output)
-    assert "Traceback" not in output, output
 
 
 def request(url: str, method: str, query: str, origin: str | None,

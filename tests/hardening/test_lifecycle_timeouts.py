@@ -12,32 +12,14 @@ from __future__ import annotations
 import json
 import socket
 import struct
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import LiveServer, assert_only_deliberate_tracebacks
 from tests.engine.test_websocket_wire import WS_QUERY, Wire, answer, client_frame, polling
 from wsgi_sio.protocol.websocket import Opcode
 
-from ._lifecycle import APP, Monitor, wait_until
-
-
-@pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
-    server = LiveServer(APP)
-    yield server
-    output = server.stop()
-    assert_only_deliberate_tracebacks(output)
-    assert "Traceback" not in output, output
-
-
-@pytest.fixture
-def monitor(live) -> Iterator[Monitor]:
-    mon = Monitor(live.url)
-    yield mon
-    mon.close()
+from ._lifecycle import Monitor, wait_until
 
 
 def reasons(monitor: Monitor, reason: str) -> int:

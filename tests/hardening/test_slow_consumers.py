@@ -10,32 +10,14 @@ Against tests/apps/lifecycle_app.py in a real process.
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
-import pytest
 
-from tests.conftest import LiveServer, assert_only_deliberate_tracebacks
+from tests.conftest import LiveServer
 from tests.engine.test_websocket_wire import Wire, answer, polling
 
-from ._lifecycle import APP, Monitor, wait_until
+from ._lifecycle import wait_until
 
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
-    server = LiveServer(APP)
-    yield server
-    output = server.stop()
-    assert_only_deliberate_tracebacks(output)
-    assert "Traceback" not in output, output
-
-
-@pytest.fixture
-def monitor(live) -> Iterator[Monitor]:
-    mon = Monitor(live.url)
-    yield mon
-    mon.close()
 
 
 def ws_member(url: str, room: str) -> tuple[Wire, str]:

@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 import pytest
-import socketio
 
 from tests.interop.test_python_client import TIMEOUT, connect, refused
 
