@@ -13,14 +13,21 @@ WebSocket on one port::
     application = wsgi_sio.SocketIOMiddleware(django_app, sio)
 """
 
+from typing import TYPE_CHECKING
+
 from .engine.http import RequestRefused
 from .engine.server import EngineServer
+from .engine.socket import EngineSocket
 from .manager import InProcessManager
 from .middleware import SocketIOMiddleware
 from .namespaces import BroadcastOperator, ConnectionRefused, Namespace
 from .server import Server
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .emitter import Emitter
+    from .managers import RedisManager
 
 
 def __getattr__(name: str) -> object:
@@ -36,14 +43,15 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'wsgi_sio' has no attribute {name!r}")
 
 
+# RedisManager and Emitter are public too, but not in __all__: `from wsgi_sio import *` must
+# not need the redis extra.
 __all__ = [
     "BroadcastOperator",
     "ConnectionRefused",
-    "Emitter",
     "EngineServer",
+    "EngineSocket",
     "InProcessManager",
     "Namespace",
-    "RedisManager",
     "RequestRefused",
     "Server",
     "SocketIOMiddleware",

@@ -128,7 +128,7 @@ class BaseNamespace(_Namespace):
 
     def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` concurrently; under gevent the greenlet is killed when the client goes."""
-        job = self.server.runtime.spawn(functools.partial(fn, *args, **kwargs))
+        job = self.server.runtime.spawn_task(functools.partial(fn, *args, **kwargs))
         self.jobs.append(job)
         return job
 

@@ -54,7 +54,12 @@ class InProcessManager:
                 if not members:
                     del nsp_rooms[room]
         socket._rooms.clear()
-        self.sockets.get(socket.namespace, {}).pop(socket.sid, None)
+        nsp_sockets = self.sockets.get(socket.namespace)
+        if nsp_sockets is not None:
+            nsp_sockets.pop(socket.sid, None)
+            if not nsp_sockets:  # dynamic namespaces come and go: keep no empty tables
+                del self.sockets[socket.namespace]
+                self.rooms.pop(socket.namespace, None)
 
     def join(self, socket: Namespace, room: str) -> None:
         if room != socket.sid:

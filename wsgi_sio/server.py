@@ -65,6 +65,13 @@ class _Engine(EngineServer):
     def handle_message(self, sock: EngineSocket, data: str | bytes) -> None:
         self.sio._engine_message(sock, data)
 
+    def handle_close(self, sock: EngineSocket) -> None:
+        client: Client | None = sock.context
+        if client is not None:
+            for socket in client.sockets.values():
+                if isinstance(socket, Namespace):
+                    socket._fail_acks()  # a call() waiting on this client raises now
+
     def handle_disconnect(self, sock: EngineSocket, reason: str) -> None:
         self.sio._engine_disconnect(sock, reason)
 
@@ -353,6 +360,16 @@ class Server:
             client.sockets.pop(nsp, None)
             if refusal is not None:
                 self._reply(sock, Packet(PacketType.CONNECT_ERROR, nsp, refusal))
+            return
+        if socket.state == DISCONNECTED:
+            # on_connect called self.disconnect(): as the Node server does, the client learns
+            # it was connected, then that it no longer is (its DISCONNECT is among the held
+            # packets); the socket never becomes CONNECTED, so nothing reaches it after.
+            client.sockets.pop(nsp, None)
+            self._reply(sock, Packet(PacketType.CONNECT, nsp, {"sid": socket.sid}))
+            held, socket._held = socket._held or [], None
+            for packets in held:
+                sock.send_packets(packets)
             return
         sock.cancel_alarm()
         client.sockets[nsp] = socket

@@ -12,6 +12,7 @@ import wsgi_sio
 
 sio = wsgi_sio.Server(cors_allowed_origins="*", ping_interval=5, ping_timeout=5)
 disconnects: list[list[str]] = []
+call_outcomes: list[str] = []
 
 
 class Base(wsgi_sio.Namespace):
@@ -74,6 +75,20 @@ class Base(wsgi_sio.Namespace):
         self.server.close_room(room, namespace=self.namespace)
         return True
 
+    def on_ask_and_hold(self):
+        """Wait long for an answer; record how the wait ended (for the disconnect test)."""
+        try:
+            self.call("question", "hold", timeout=30)
+        except ConnectionError:
+            call_outcomes.append("ConnectionError")
+        except TimeoutError:
+            call_outcomes.append("TimeoutError")
+        else:
+            call_outcomes.append("answered")
+
+    def on_call_outcomes(self):
+        return call_outcomes
+
     def on_unanswered_call(self, timeout):
         try:
             self.call("never_acked", timeout=timeout)
@@ -89,6 +104,18 @@ sio.register_namespace(Base, "/")
 sio.register_namespace(Base, "/chat")
 sio.register_namespace(Base, re.compile(r"/room-\d+"))  # dynamic, by pattern
 sio.register_namespace(Base, lambda name, auth: name.startswith("/team/") and bool(auth))  # by callable
+
+
+@sio.namespace("/bounce")
+class Bounce(wsgi_sio.Namespace):
+    """Greets, then disconnects the client from inside on_connect."""
+
+    def on_connect(self, auth):
+        self.emit("hi")
+        self.disconnect()
+
+    def on_echo(self, *args):
+        return args
 
 
 @sio.namespace("/broken")

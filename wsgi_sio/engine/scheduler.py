@@ -17,6 +17,10 @@ from ..runtime import Runtime
 log = logging.getLogger("wsgi_sio")
 
 
+def _nothing() -> None:
+    return None
+
+
 class Timer:
     __slots__ = ("when", "callback", "cancelled")
 
@@ -27,6 +31,9 @@ class Timer:
 
     def cancel(self) -> None:
         self.cancelled = True
+        # The heap keeps the entry until its time comes; it must not keep what the callback
+        # refers to (a closed session, its environ, its namespaces) alive until then.
+        self.callback = _nothing
 
 
 class Scheduler:

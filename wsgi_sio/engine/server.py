@@ -109,6 +109,9 @@ class EngineServer:
         if self._on_message is not None:
             sock.run_in_order(self._on_message, sock, data)
 
+    def handle_close(self, sock: EngineSocket) -> None:
+        """Called at once when a session ends, before its queued work and ``handle_disconnect``."""
+
     def handle_disconnect(self, sock: EngineSocket, reason: str) -> None:
         if self._on_disconnect is not None:
             self._on_disconnect(sock, reason)
@@ -236,6 +239,7 @@ class EngineServer:
         try:
             self.handle_connect(sock)
         except RequestRefused as exc:
+            sock.abandon()
             return http.error(start_response, FORBIDDEN, exc.message, extra=cors)
         packets = sock.take_outgoing()  # the open packet, and anything the hook queued
         self._register(sock)
@@ -280,6 +284,7 @@ class EngineServer:
         try:
             self.handle_connect(sock)
         except RequestRefused:
+            sock.abandon()
             ws.close(1008, "forbidden")
             return []
         self._register(sock)

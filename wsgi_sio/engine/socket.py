@@ -35,7 +35,7 @@ class EngineSocket:
     __slots__ = ("server", "session", "sid", "environ", "runtime", "ws", "closed", "_lock",
                  "_poll_event", "_poll_waiting", "_post_active", "_noop_pending", "_timer",
                  "_inbox", "_worker_running", "probing", "context", "_reader", "_reader_busy",
-                 "_substitute", "_alarm")
+                 "_substitute", "_alarm", "_rx", "_rx_pos")
 
     def __init__(self, server: EngineServer, session: Session, environ: dict[str, Any]) -> None:
         self.server = server
@@ -60,6 +60,8 @@ class EngineSocket:
         self._reader_busy = False
         self._substitute: Any = None
         self._alarm: tuple[float, Callable[..., Any], Any] | None = None
+        self._rx: list[Packet] | None = None  # the batch being applied (see _apply_received)
+        self._rx_pos = 0
         #: free for the layer above (the Socket.IO server keeps its client state here)
         self.context: Any = None
 
@@ -126,8 +128,22 @@ class EngineSocket:
 
     def receive(self, packets: list[Packet]) -> None:
         """Apply packets from the client's current transport."""
+        self._rx = packets
+        self._rx_pos = 0
+        self._apply_received()
+
+    def _apply_received(self) -> None:
+        """Apply the current batch from where it stands.
+
+        The batch lives on the socket, not in a local variable: when a handler run by the
+        reader blocks and a substitute reader takes over, the substitute first finishes this
+        batch (queueing its events behind the blocked one) before it reads newer frames, so
+        one client's events keep their order.
+        """
         now = self.runtime.monotonic()
-        for packet in packets:
+        while self._rx is not None and self._rx_pos < len(self._rx):
+            packet = self._rx[self._rx_pos]
+            self._rx_pos += 1
             with self._lock:
                 data = self.session.receive(packet, now)
                 closed = self.session.state is states.CLOSED
@@ -137,10 +153,12 @@ class EngineSocket:
                 except Exception:
                     log.exception("error handling a message of Engine.IO session %s", self.sid)
             if closed:
+                self._rx = None
                 self._on_closed()
                 return
             if packet.type is PacketType.PONG:
                 self._arm()
+        self._rx = None
 
     def run_in_order(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` after everything queued before it for this connection.
@@ -151,18 +169,23 @@ class EngineSocket:
         work, so idle connections cost none.
         """
         reader = self._reader
-        if (reader is not None and not self._reader_busy and not self._worker_running
-                and not self._inbox and self.runtime.current() is reader):
-            self._run_inline(fn, args)
-            return
-        self._inbox.append((fn, args))
-        if self._reader_busy or self._worker_running:
-            return
-        if reader is not None and self.runtime.current() is reader:
-            self._run_inline(*self._inbox.pop(0))  # the oldest first; the rest follow
-            return
-        self._worker_running = True
-        self.runtime.spawn(self._work)
+        on_reader = reader is not None and self.runtime.current() is reader
+        with self._lock:  # threads (the polling fallback) may queue from several at once
+            if on_reader and not self._reader_busy and not self._worker_running and not self._inbox:
+                inline: tuple[Callable[..., Any], tuple[Any, ...]] | None = (fn, args)
+            else:
+                self._inbox.append((fn, args))
+                if self._reader_busy or self._worker_running:
+                    return
+                if on_reader:
+                    inline = self._inbox.pop(0)  # the oldest first; the rest follow
+                else:
+                    inline = None
+                    self._worker_running = True
+        if inline is not None:
+            self._run_inline(*inline)
+        else:
+            self.runtime.spawn(self._work)
 
     def _run_inline(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         self._reader_busy = True
@@ -215,6 +238,7 @@ class EngineSocket:
 
     def _read(self, ws: WebSocketTransport) -> None:
         try:
+            self._apply_received()  # a substitute first finishes the batch the reader was in
             while not self.closed:
                 self.receive(ws.read_packets())
         except ConnectionGone:
@@ -234,16 +258,18 @@ class EngineSocket:
 
     def _work(self) -> None:
         try:
-            while self._inbox:
-                # Take the whole batch: new work queued meanwhile lands in a fresh list.
-                batch, self._inbox = self._inbox, []
+            while True:
+                with self._lock:
+                    if not self._inbox:
+                        self._worker_running = False
+                        return
+                    # Take the whole batch: work queued meanwhile lands in a fresh list.
+                    batch, self._inbox = self._inbox, []
                 for fn, args in batch:
                     self._call(fn, args)
-        finally:
-            self._worker_running = False
-            if self._inbox:  # something arrived between the last check and the flag
-                self._worker_running = True
-                self.runtime.spawn(self._work)
+        except BaseException:
+            self._worker_running = False  # killed: let the next work start a worker again
+            raise
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -273,14 +299,27 @@ class EngineSocket:
               or self.session.outgoing[-1].type is not PacketType.CLOSE):
             # Nothing for the client to learn (a ping timeout, a transport error): its next
             # request finds the sid unknown, rather than a stale ping of a dead session.
-            self._poll_event.set()
+            if self._poll_event is not None:  # None: a WebSocket session closed before attaching
+                self._poll_event.set()
             self.server.forget(self)
         else:
             # A close packet waits for the client's next poll; keep the sid known until then.
             self.server.scheduler.call_later(self.server.close_grace, lambda: self.server.forget(self))
         if self.probing is not None:
             self.probing.close(1000)
+        # Said at once, so that a handler waiting for this client's acknowledgement stops
+        # waiting now; the disconnect handlers themselves run in order, after the queued work.
+        self.server.handle_close(self)
         self.run_in_order(self.server.handle_disconnect, self, self.session.close_reason or "")
+
+    def abandon(self) -> None:
+        """The handshake was refused: stop its timers; it never connected, so nothing is
+        reported to the layer above."""
+        self.closed = True
+        self._alarm = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def start(self) -> None:
         self._arm()

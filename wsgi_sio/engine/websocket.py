@@ -182,12 +182,16 @@ class WebSocketTransport:
                     data = b""
                 if not data:
                     raise ConnectionGone("connection closed by the client")
+                events = self.decoder.feed(data)
                 if len(data) == 65536:
                     # A full read: the client may be sending without pause, and under gevent
                     # a read that finds data never yields, so the hub (other clients, the
-                    # heartbeat timers) would wait for this flood to end. Let it run.
+                    # heartbeat timers) would wait for this flood to end. Let it run. The
+                    # decoded events wait on the transport meanwhile: a substitute reader
+                    # stopped during the yield loses nothing, the next reader takes them.
+                    self._pending = events
                     self.runtime.sleep(0)
-                events = self.decoder.feed(data)
+                    events, self._pending = self._pending, ()
             packets = []
             for i, event in enumerate(events):
                 kind = type(event)
