@@ -2,9 +2,10 @@
 
 Reading and dispatching are split on purpose. Packets are decoded in the greenlet that read
 them; acknowledgements are resolved there at once, so a handler blocked in ``call()`` gets
-its answer. Everything else (connects, events, disconnects) runs through the connection's
-ordered worker (``EngineSocket.run_in_order``): one client's events are handled in the order
-they were sent, and a slow handler holds up no other client.
+its answer. Everything else (connects, events, disconnects) runs in order through
+``EngineSocket.run_in_order`` (in the WebSocket reader, or a polling connection's worker):
+one client's events are handled in the order they were sent, and a slow handler holds up no
+other client.
 """
 
 from __future__ import annotations
@@ -266,8 +267,8 @@ class Server:
         return [b"Not Found"]
 
     def run_handler(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Every unit of handler work in a connection's worker (connect, event, ack callback,
-        disconnect) is called through here. Override to set up and tear down per-call state:
+        """Every unit of handler work of a connection (connect, event, ack callback,
+        disconnect), wherever it runs, is called through here. Override to set up and tear down per-call state:
         the Django integration closes database connections around it, as Django does around a
         request."""
         return fn(*args)

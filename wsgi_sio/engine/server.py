@@ -105,7 +105,7 @@ class EngineServer:
             self._on_connect(sock)
 
     def handle_message(self, sock: EngineSocket, data: str | bytes) -> None:
-        """Called in the reading greenlet; callbacks run in order in the connection's worker."""
+        """Called where the message was read; the callback runs in order (``run_in_order``)."""
         if self._on_message is not None:
             sock.run_in_order(self._on_message, sock, data)
 

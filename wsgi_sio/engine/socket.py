@@ -2,10 +2,12 @@
 
 An ``EngineSocket`` owns a :class:`~wsgi_sio.protocol.session.Session`, wakes the pending
 long-poll or writes to the WebSocket when packets are queued, runs the heartbeat on the
-server's scheduler, and hands incoming messages to the application *in order* through a
-lazily started worker: a handler that blocks (a database query, a call waiting for the
-client's ack) holds up only this connection's later messages, never the reader that must
-still receive that ack, and never another client.
+server's scheduler, and runs the application's work for the connection *in order*
+(``run_in_order``): over WebSocket in the reading greenlet itself, with a substitute reader
+while a handler waits for this client (see ``serve_websocket``); over long-polling in a
+worker greenlet started only while there is work. A handler that blocks (a database query,
+a call waiting for the client's ack) holds up only this connection's later messages, never
+the reading of that ack, and never another client.
 """
 
 from __future__ import annotations
@@ -436,5 +438,3 @@ class EngineSocket:
             self._poll_event.set()
         ws.flush(self)
 
-
-Callback = Callable[..., Any]
