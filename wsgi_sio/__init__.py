@@ -26,8 +26,8 @@ from .server import Server
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .emitter import Emitter
-    from .managers import RedisManager
+    from .emitter import Emitter as Emitter
+    from .managers import RedisManager as RedisManager
 
 
 def __getattr__(name: str) -> object:
