@@ -94,3 +94,21 @@ def interop_server_gevent_websocket() -> Iterator[LiveServer]:
     server = LiveServer("tests.apps.interop:application", "--handler", "gevent-websocket")
     yield server
     assert_only_deliberate_tracebacks(server.stop())
+
+
+@pytest.fixture
+def wire() -> Iterator:
+    """``wire(url)`` opens a raw connection (``Wire`` of tests/engine/test_websocket_wire.py)
+    for speaking HTTP and WebSocket by hand; all are closed after the test."""
+    from tests.engine.test_websocket_wire import Wire
+
+    opened: list[Wire] = []
+
+    def open_(url: str) -> Wire:
+        conn = Wire(url)
+        opened.append(conn)
+        return conn
+
+    yield open_
+    for conn in opened:
+        conn.close()

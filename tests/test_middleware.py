@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import warnings
 from typing import Any, Callable, Iterator
 
@@ -20,6 +19,7 @@ with warnings.catch_warnings():  # WebOb still imports the deprecated ``cgi`` mo
     import webtest
 
 import wsgi_sio
+from tests.webtest_helpers import bounded_get
 
 
 class StreamingBody:
@@ -62,27 +62,6 @@ class Site:
         body = StreamingBody([b"first,", b"", b"second,", "thïrd".encode("latin-1")])
         self.bodies.append(body)
         return body
-
-
-def bounded_get(app: webtest.TestApp, url: str, timeout: float = 5.0) -> webtest.TestResponse:
-    """A GET that may block (long-polling), run in a thread and bounded by ``timeout``."""
-    box: list[Any] = []
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            box.append(webtest.TestApp(app.app).get(url))
-        except BaseException as exc:
-            box.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=run, daemon=True).start()
-    if not done.wait(timeout):
-        pytest.fail(f"GET {url} still pending after {timeout} s")
-    if isinstance(box[0], BaseException):
-        raise box[0]
-    return box[0]
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import queue
 import re
-import threading
 import warnings
 from typing import Any
 
@@ -21,6 +20,7 @@ with warnings.catch_warnings():  # WebOb still imports the deprecated ``cgi`` mo
     import webtest
 
 import wsgi_sio
+from tests.webtest_helpers import bounded_get
 
 PATH = "/socket.io/"
 WAIT = 5.0
@@ -44,23 +44,7 @@ class Client:
 
     def get(self, timeout: float = WAIT) -> webtest.TestResponse:
         """One GET, which may block, run in a thread bounded by ``timeout``."""
-        box: list[Any] = []
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                box.append(webtest.TestApp(self.app.app).get(self.url, expect_errors=True))
-            except BaseException as exc:
-                box.append(exc)
-            finally:
-                done.set()
-
-        threading.Thread(target=run, daemon=True).start()
-        if not done.wait(timeout):
-            pytest.fail(f"GET for {self.sid} still pending after {timeout} s")
-        if isinstance(box[0], BaseException):
-            raise box[0]
-        return box[0]
+        return bounded_get(self.app, self.url, timeout, expect_errors=True)
 
     def receive(self, count: int = 1) -> list[str]:
         """The next ``count`` Engine.IO packets, over as many GETs as it takes."""

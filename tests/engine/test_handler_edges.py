@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.engine.test_websocket_wire import Opcode, client_frame, connected, session, wire  # noqa: F401 (fixture)
+from tests.engine.test_websocket_wire import Opcode, client_frame, connected, session
 
 
 def texts_until(ws, count: int) -> list[str]:

@@ -24,6 +24,7 @@ with warnings.catch_warnings():  # WebOb still imports the deprecated ``cgi`` mo
     import webtest
 
 import wsgi_sio
+from tests.webtest_helpers import bounded_get
 
 PATH = "/engine.io/"
 HANDSHAKE = PATH + "?EIO=4&transport=polling"
@@ -48,23 +49,7 @@ def error_of(res: webtest.TestResponse) -> tuple[int, dict[str, Any]]:
 
 def poll(app: webtest.TestApp, sid: str, timeout: float = WAIT, path: str = PATH) -> webtest.TestResponse:
     """One polling GET that may block, run in a thread and bounded by ``timeout``."""
-    box: list[Any] = []
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            box.append(webtest.TestApp(app.app).get(url(sid, path), expect_errors=True))
-        except BaseException as exc:  # handed back to the test thread
-            box.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=run, daemon=True).start()
-    if not done.wait(timeout):
-        pytest.fail(f"polling GET for {sid} still pending after {timeout} s")
-    if isinstance(box[0], BaseException):
-        raise box[0]
-    return box[0]
+    return bounded_get(app, url(sid, path), timeout, expect_errors=True)
 
 
 def post(app: webtest.TestApp, sid: str, body: str | bytes, **kw: Any) -> webtest.TestResponse:

@@ -189,21 +189,6 @@ def server(request: pytest.FixtureRequest) -> LiveServer:
     return request.getfixturevalue(name)
 
 
-@pytest.fixture
-def wire() -> Iterator:
-    """``wire(url)`` opens a connection; all are closed after the test."""
-    opened: list[Wire] = []
-
-    def open_(url: str) -> Wire:
-        conn = Wire(url)
-        opened.append(conn)
-        return conn
-
-    yield open_
-    for conn in opened:
-        conn.close()
-
-
 def session(wire, url: str) -> tuple[Wire, str]:
     """A direct WebSocket session past its open packet: (connection, Engine.IO sid)."""
     ws = wire(url)

@@ -47,18 +47,6 @@ def monitor(live: LiveServer) -> Iterator:
     mon.close()
 
 
-@pytest.fixture
-def wire() -> Iterator:
-    opened: list[Wire] = []
-
-    def open_(url: str) -> Wire:
-        conn = Wire(url)
-        opened.append(conn)
-        return conn
-
-    yield open_
-    for conn in opened:
-        conn.close()
 
 
 def recv_app_text(ws: Wire) -> str:
