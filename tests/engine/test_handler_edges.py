@@ -8,18 +8,7 @@ import json
 import time
 
 from tests.engine.test_websocket_wire import Opcode, client_frame, connected, session
-
-
-def texts_until(ws, count: int) -> list[str]:
-    """The next ``count`` texts that are not server pings (pings are answered)."""
-    texts: list[str] = []
-    while len(texts) < count:
-        text = ws.recv_text()
-        if text == "2":
-            ws.send_text("3")
-        else:
-            texts.append(text)
-    return texts
+from tests.engine.test_websocket_wire import acks_answering_pings as texts_until
 
 
 def test_events_keep_their_order_while_a_handler_waits_for_an_ack(interop_server, wire):
