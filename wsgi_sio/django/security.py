@@ -34,10 +34,14 @@ def request_host(environ: dict[str, Any]) -> str:
         return environ["HTTP_X_FORWARDED_HOST"]
     if "HTTP_HOST" in environ:
         return environ["HTTP_HOST"]
+    # No Host header: rebuilt as PEP 3333 says, with the port and scheme that Django's
+    # get_port() and is_secure() see (a TLS proxy's headers included).
     host = environ.get("SERVER_NAME", "")
-    port = str(environ.get("SERVER_PORT", ""))
-    scheme = environ.get("wsgi.url_scheme", "http")
-    if port and port != ("443" if scheme == "https" else "80"):
+    if settings.USE_X_FORWARDED_PORT and "HTTP_X_FORWARDED_PORT" in environ:
+        port = str(environ["HTTP_X_FORWARDED_PORT"])
+    else:
+        port = str(environ.get("SERVER_PORT", ""))
+    if port and port != ("443" if is_secure(environ) else "80"):
         host = f"{host}:{port}"
     return host
 
