@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from wsgi_sio.engine.http import BodyTooLarge, parse_query, read_body
 from wsgi_sio.green import MAX_HEADERS, RequestHeaders
@@ -62,20 +62,70 @@ class _Stream:
         return chunk
 
 
-@given(st.binary(max_size=300), st.integers(0, 200), st.one_of(st.none(), st.text(max_size=20)),
-       st.booleans())
-def test_read_body_reads_at_most_limit_plus_one(body, limit, length, terminated):
+@st.composite
+def _framed_bodies(draw):
+    """(body, limit, Content-Length or None, wsgi.input_terminated): sizes and lengths drawn
+    around the limit as often as anywhere, so that limit, limit + 1 and beyond all come up."""
+    limit = draw(st.integers(0, 200))
+    size = draw(st.one_of(st.integers(0, 300), st.sampled_from([limit, limit + 1, limit + 2])))
+    body = draw(st.binary(min_size=max(0, size), max_size=max(0, size)))
+    length = draw(st.one_of(
+        st.none(), st.just(""),
+        st.integers(0, 400).map(str),
+        st.sampled_from([limit - 1, limit, limit + 1]).filter(lambda n: n >= 0).map(str),
+        st.just("9" * 40),                      # a length no int should be made of
+        st.text(max_size=20)))                  # junk
+    return body, limit, length, draw(st.booleans())
+
+
+@given(_framed_bodies())
+@example((b"x" * 11, 10, None, True))      # chunked, one byte over: refused
+@example((b"x" * 10, 10, None, True))      # chunked, at the limit: read
+@example((b"x" * 11, 10, "11", False))     # honest length, one over: refused unread
+@example((b"x" * 20, 10, "10", False))     # honest length at the limit, more bytes behind it
+def test_read_body_reads_at_most_limit_plus_one(case):
+    """The exact outcome for every framing: the body, a refusal (BodyTooLarge past the limit,
+    ValueError for a malformed length), or nothing read where the stream has no end."""
+    body, limit, length, terminated = case
     stream = _Stream(body)
     environ = {"wsgi.input": stream, "wsgi.input_terminated": terminated}
     if length is not None:
         environ["CONTENT_LENGTH"] = length
+    if length and not (length.isascii() and length.isdigit()):
+        expected: object = ValueError
+    elif length:
+        expected = BodyTooLarge if int(length) > limit else body[:int(length)]
+    elif not terminated:
+        expected = b""   # no length and no end of stream: the peer is not trusted to stop
+    else:
+        expected = BodyTooLarge if len(body) > limit else body   # e.g. chunked under gevent
     try:
         data = read_body(environ, limit)
-    except (BodyTooLarge, ValueError):
+    except (BodyTooLarge, ValueError) as exc:
+        assert type(exc) is expected, (expected, exc)
+    else:
+        assert data == expected, (expected, data)
+        # Not a byte past the body: what follows on the connection is the next request.
+        assert stream.read_bytes == len(data)
+    assert stream.read_bytes <= limit + 1
+    if length and expected is BodyTooLarge:
+        assert stream.read_bytes == 0   # an honest length over the limit: refused unread
+
+
+@given(st.integers(0, 5000))
+def test_chunked_body_one_byte_over_the_limit_is_refused(limit):
+    """No Content-Length, a stream that ends by itself (chunked): ``limit`` bytes pass,
+    ``limit + 1`` are refused, having read no more than that."""
+    stream = _Stream(b"x" * limit)
+    assert read_body({"wsgi.input": stream, "wsgi.input_terminated": True}, limit) == b"x" * limit
+    stream = _Stream(b"x" * (limit + 1) + b"never read")
+    try:
+        read_body({"wsgi.input": stream, "wsgi.input_terminated": True}, limit)
+    except BodyTooLarge:
         pass
     else:
-        assert len(data) <= limit
-    assert stream.read_bytes <= limit + 1
+        raise AssertionError(f"a chunked body of {limit + 1} bytes passed a limit of {limit}")
+    assert stream.read_bytes == limit + 1
 
 
 @given(_text)

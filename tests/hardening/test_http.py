@@ -148,6 +148,25 @@ def test_octet_stream_post_is_400_and_the_response_ends(server):
     assert_healthy(server.url)
 
 
+@pytest.mark.parametrize("body", [b"4a\x1e\x1e4b", b"40\x1e\x1e40", b"\x1e40", b"40\x1e"],
+                         ids=["empty-between-messages", "empty-after-a-connect", "empty-first",
+                              "empty-last"])
+def test_polling_post_with_an_empty_packet_is_400_and_ends_the_session(server, body):
+    """An empty packet anywhere in a payload (two separators in a row, one at either end) is
+    malformed: 400, the session is closed, and not even the packets before it are handled."""
+    before = handler_calls(server.url)
+    sid = polling_sid(server.url)
+    status, headers, answer = http(server.url, "POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}",
+                                   body, {"Content-Type": "text/plain;charset=UTF-8"})
+    assert status == 400, (status, answer)
+    assert headers["content-type"] == "application/json"
+    assert error_body(answer) == {"code": 3, "message": "empty packet"}
+    status, _, answer = http(server.url, "GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+    assert (status, error_body(answer)) == (400, {"code": 1, "message": "Session ID unknown"})
+    assert_no_handler_ran(server.url, before)
+    assert_healthy(server.url)
+
+
 def test_unknown_sid_with_a_huge_body_is_answered_without_reading_it(server):
     with connect(server.url) as sock:
         sock.sendall(post_head(server.url, "A" * 20, [f"Content-Length: {10**12}"]))
