@@ -1,5 +1,7 @@
 """WSGI_SIO settings with DEBUG-aware defaults, and discovery of the apps' socket modules."""
 
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -69,6 +71,16 @@ def test_a_genuine_import_error_inside_a_socket_module_propagates():
         autodiscover()
 
 
-@override_settings(WSGI_SIO={"DISCOVER_MODULES": ("no_app_has_this",)})
+PROBE = "tests.django.sockapp.discovery_probe"
+
+
+@override_settings(WSGI_SIO={"DISCOVER_MODULES": ("no_app_has_this", "discovery_probe")})
 def test_apps_without_the_module_are_skipped():
+    """No app has ``no_app_has_this`` and only sockapp has ``discovery_probe``: discovery
+    raises nothing for the apps without them and imports the one that exists."""
+    sys.modules.pop(PROBE, None)
     autodiscover()
+    assert PROBE in sys.modules
+    found = sorted(name for name in sys.modules
+                   if name.rpartition(".")[2] in ("no_app_has_this", "discovery_probe"))
+    assert found == [PROBE]
