@@ -518,6 +518,8 @@ def test_protocol_shaped_garbage_only_raises_socketio_errors(messages: list[str 
 
 def test_module_exports() -> None:
     assert set(socketio.__all__) == {
+        "MAX_DEPTH",
+        "MAX_NAMESPACE_LENGTH",
         "RESERVED_EVENTS",
         "Decoder",
         "Packet",
@@ -525,3 +527,50 @@ def test_module_exports() -> None:
         "encode",
         "encode_text",
     }
+
+
+# -- nesting depth and namespace length (issue 9, items 1 and 9) --------------------------------
+
+def test_payload_nested_to_the_limit_decodes_and_encodes_again() -> None:
+    nested: object = "x"
+    for _ in range(socketio.MAX_DEPTH - 1):  # the event array itself is one level
+        nested = [nested]
+    text = socketio.encode_text(Packet(PacketType.EVENT, "/", ["echo", nested]))
+    packet = Decoder().feed(text)
+    assert packet is not None and packet.data == ["echo", nested]
+    assert socketio.encode_text(packet) == text
+
+
+@pytest.mark.parametrize("opener, closer", [("[", "]"), ('{"a":', "}")])
+def test_payload_nested_past_the_limit_is_a_protocol_error(opener: str, closer: str) -> None:
+    depth = socketio.MAX_DEPTH  # plus the event array: one level too many
+    text = '2["echo",' + opener * depth + "1" + closer * depth + "]"
+    decoder = Decoder()
+    with pytest.raises(SocketIOError, match="nested more than"):
+        decoder.feed(text)
+    assert not decoder.pending
+    # 960 levels, the size of the issue's report: json.loads accepts it, the encoder would not
+    with pytest.raises(SocketIOError, match="nested more than"):
+        decoder.feed('2["echo",' + "[" * 960 + "]" * 960 + "]")
+
+
+def test_many_brackets_that_do_not_nest_are_accepted() -> None:
+    text = '2["echo",' + ",".join(["[]"] * 500) + ',"[[[[{{{{"]'
+    packet = Decoder().feed(text)
+    assert packet is not None and len(packet.data) == 502
+
+
+def test_binary_packet_nested_past_the_limit_is_refused_before_its_attachments() -> None:
+    depth = socketio.MAX_DEPTH
+    text = '51-["up",' + "[" * depth + '{"_placeholder":true,"num":0}' + "]" * depth + "]"
+    with pytest.raises(SocketIOError, match="nested more than"):
+        Decoder().feed(text)
+
+
+def test_namespace_longer_than_the_limit_is_refused() -> None:
+    ok = "/" + "n" * (socketio.MAX_NAMESPACE_LENGTH - 1)
+    packet = Decoder().feed("0" + ok + ",")
+    assert packet is not None and packet.namespace == ok
+    for text in ("0" + ok + "n,", "0" + ok + "n" * 1_000_000, "2" + ok + "n,1[\"a\"]"):
+        with pytest.raises(SocketIOError, match="namespace longer than"):
+            Decoder().feed(text)

@@ -18,10 +18,13 @@ connection, §2.3 "Any decode error"):
 * the type is one digit 0-6;
 * BINARY_EVENT / BINARY_ACK announce ``1..max_attachments`` attachments followed by ``-``;
   other types announce none;
-* a namespace starts with ``/`` and runs to the next ``,`` or the end of the packet, and holds
-  no control characters;
+* a namespace starts with ``/`` and runs to the next ``,`` or the end of the packet, holds
+  no control characters, and is at most ``MAX_NAMESPACE_LENGTH`` characters (the server names
+  it in its answers, CONNECT_ERROR included, so it must stay small);
 * an ack id is at most 15 ASCII digits (past that it would not survive a JavaScript number);
-* the payload is strict JSON (no NaN or Infinity) and has the shape the type requires (§2.3);
+* the payload is strict JSON (no NaN or Infinity), nested at most ``MAX_DEPTH`` arrays and
+  objects deep (deeper data decodes, but could never be encoded again: an echo would fail),
+  and has the shape the type requires (§2.3);
 * while attachments are pending only bytes may arrive, and bytes only while some are pending;
 * a placeholder is exactly ``{"_placeholder": true, "num": <int>}`` with ``num`` naming an
   attachment that arrived; any other object whose ``_placeholder`` is ``true`` is refused.
@@ -40,7 +43,7 @@ from typing import Any
 
 from .errors import LocalProtocolError, SocketIOError
 
-__all__ = ["RESERVED_EVENTS", "Decoder", "Packet", "PacketType", "encode", "encode_text"]
+__all__ = ["MAX_DEPTH", "MAX_NAMESPACE_LENGTH", "RESERVED_EVENTS", "Decoder", "Packet", "PacketType", "encode", "encode_text"]
 
 
 class PacketType(enum.IntEnum):
@@ -64,6 +67,15 @@ RESERVED_EVENTS = frozenset(
 # A JavaScript number holds integers exactly up to 2**53 (16 digits); 15 digits keeps every
 # id exact on both sides and lets us refuse a huge id before converting it.
 MAX_ACK_ID_DIGITS = 15
+
+#: Arrays and objects nested deeper than this are refused: json.loads accepts about a thousand
+#: levels, but the encoder needs a stack frame per level and gives up first, so such a payload
+#: could be received and never answered. Real data is a handful of levels deep.
+MAX_DEPTH = 64
+
+#: Namespaces are short paths ("/chat", "/org/42/room"); a longer one is refused rather than
+#: echoed back in a CONNECT_ERROR, which would let one small packet queue a large answer.
+MAX_NAMESPACE_LENGTH = 256
 
 _CONNECT = PacketType.CONNECT
 _DISCONNECT = PacketType.DISCONNECT
@@ -284,11 +296,33 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_
 
 def _loads(text: str) -> Any:
     try:
-        return _DECODER.decode(text)
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers malformed JSON and ints over Python's digit limit; RecursionError
-        # covers absurd nesting. Both are the peer's fault.
+        data = _DECODER.decode(text)
+    except ValueError as exc:  # malformed JSON, or an int over Python's digit limit
         raise SocketIOError(f"invalid JSON payload: {exc}") from None
+    except RecursionError:  # deeper than the interpreter's stack allows: deeper than ours
+        raise SocketIOError(f"payload nested more than {MAX_DEPTH} levels deep") from None
+    # Counting brackets (in C) bounds the depth from above: only a payload with more than
+    # MAX_DEPTH of them, strings included, is walked.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth_exceeds(data, MAX_DEPTH):
+        raise SocketIOError(f"payload nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``data`` nest more than ``limit`` deep (no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if type(value) is list:
+            stack.extend((item, depth + 1) for item in value if type(item) in _CONTAINERS)
+        elif type(value) is dict:
+            stack.extend((item, depth + 1) for item in value.values() if type(item) in _CONTAINERS)
+    return False
+
+
+_CONTAINERS = (list, dict)
 
 
 def _check_incoming(ptype: PacketType, data: Any) -> None:
@@ -316,8 +350,8 @@ def _check_incoming(ptype: PacketType, data: Any) -> None:
 
 
 def _reconstruct(data: Any, buffers: list[bytes]) -> Any:
-    # Put the attachments back in place of their placeholders (§2.2). Recursion depth is
-    # bounded by what json.loads accepted; a RecursionError is mapped by the caller.
+    # Put the attachments back in place of their placeholders (§2.2). The recursion is at
+    # most MAX_DEPTH deep: _loads refused anything deeper.
     if type(data) is list:
         return [_reconstruct(item, buffers) for item in data]
     if type(data) is dict:
@@ -442,6 +476,8 @@ class Decoder:
             # may send "40/custom" with no comma, §2.2).
             comma = text.find(",", pos)
             end = length if comma == -1 else comma
+            if end - pos > MAX_NAMESPACE_LENGTH:
+                raise SocketIOError(f"namespace longer than {MAX_NAMESPACE_LENGTH} characters")
             namespace = text[pos:end]
             if _CONTROL.search(namespace):
                 raise SocketIOError("namespace contains control characters")
