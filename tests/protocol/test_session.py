@@ -138,3 +138,58 @@ def test_any_packet_sequence_leaves_a_consistent_state(steps) -> None:
             assert s.close_reason and s.next_deadline() is None
         else:
             assert s.next_deadline() is not None and s.next_deadline() > now
+
+
+# -- the queue in bytes, and pongs for pings never fetched (issue 9, item 1) ----------------
+
+def test_queue_is_bounded_in_bytes_as_well_as_packets() -> None:
+    s = new(max_queue_bytes=1000)
+    s.drain()
+    assert s.send(Packet(PacketType.MESSAGE, "x" * 600))
+    assert s.queued_bytes == 600
+    assert s.queue([Packet(PacketType.MESSAGE, "y" * 300), Packet(PacketType.MESSAGE, "z" * 100)])
+    assert s.queued_bytes == 1000
+    assert s.state is states.OPEN
+    assert not s.send(Packet(PacketType.MESSAGE, "!"))  # one byte past the bound
+    assert s.state is states.CLOSED and s.close_reason == states.SLOW_CONSUMER
+    assert s.outgoing[-1].type is PacketType.CLOSE  # the client learns why, if it ever polls
+
+
+def test_draining_resets_the_byte_count_and_a_large_packet_may_wait_alone() -> None:
+    s = new(max_queue_bytes=1000)
+    s.drain()
+    assert s.send(Packet(PacketType.MESSAGE, "x" * 900))
+    assert len(s.drain()) == 1 and s.queued_bytes == 0
+    assert s.send(Packet(PacketType.MESSAGE, "b" * 5000))  # alone in the queue: allowed
+    assert not s.send(Packet(PacketType.MESSAGE, "c"))      # but nothing may join it
+    assert s.close_reason == states.SLOW_CONSUMER
+
+
+def test_a_batch_that_does_not_fit_is_not_queued_in_part() -> None:
+    s = new(max_queue=3)
+    s.drain()
+    assert not s.queue([Packet(PacketType.MESSAGE, str(i)) for i in range(4)])
+    assert [p.type for p in s.outgoing] == [PacketType.CLOSE]
+
+
+def test_a_pong_before_the_ping_was_fetched_does_not_count() -> None:
+    s = new()
+    s.drain()
+    s.tick(125.0)  # ping queued, not fetched: the client never polls
+    assert s.receive(Packet(PacketType.PONG), 126.0) is None
+    assert s.next_deadline() == 145.0  # still waiting for a real pong
+    s.tick(145.0)
+    assert s.state is states.CLOSED and s.close_reason == states.PING_TIMEOUT
+
+
+def test_a_pong_after_the_ping_was_fetched_rearms_the_heartbeat() -> None:
+    s = new()
+    s.drain()
+    s.tick(125.0)
+    assert s.drain() == [Packet(PacketType.PING)]
+    s.receive(Packet(PacketType.PONG), 126.0)
+    assert s.next_deadline() == 151.0
+    s.tick(151.0)  # the next ping: its pong again needs a fetch first
+    s.receive(Packet(PacketType.PONG), 152.0)
+    s.tick(171.0)
+    assert s.close_reason == states.PING_TIMEOUT

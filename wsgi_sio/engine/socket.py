@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wsgi_sio")
 
+#: packets of one polling payload applied between two yields to the other greenlets
+YIELD_EVERY = 256
+
 
 class EngineSocket:
     """A connected Engine.IO client. ``sid``, ``environ`` and ``transport`` are public."""
@@ -80,23 +83,17 @@ class EngineSocket:
     def send_packets(self, packets: list[Packet]) -> bool:
         """Queue packets for the client. False when the connection is gone.
 
-        This runs once per recipient of every broadcast, so the common case (open session,
-        room in the queue) is kept to a few operations; the session's own ``send`` handles
-        the rest, including closing a slow consumer whose queue is full.
+        This runs once per recipient of every broadcast; the session's ``queue`` keeps the
+        common case short and closes a slow consumer whose queue is full.
         """
         session = self.session
         with self._lock:
-            outgoing = session.outgoing
-            if session.state is not states.CLOSED and len(outgoing) + len(packets) <= session.max_queue:
-                outgoing.extend(packets)
-                queued = True
-            else:
-                queued = all(session.send(packet) for packet in packets)
+            queued = session.queue(packets)
         if not queued:
             if session.state is states.CLOSED:
                 if session.close_reason == states.SLOW_CONSUMER and not self.closed:
-                    log.warning("closing Engine.IO session %s: slow consumer (%d packets unsent)",
-                                self.sid, len(session.outgoing))
+                    log.warning("closing Engine.IO session %s: slow consumer (%d packets unsent, "
+                                "%d bytes)", self.sid, len(session.outgoing), session.queued_bytes)
                 self._on_closed()
             return False
         ws = self.ws
@@ -122,6 +119,13 @@ class EngineSocket:
         elif self._poll_waiting:
             self._poll_event.set()
 
+    def write_now(self) -> None:
+        """Over WebSocket, write what is queued in a write of its own, now, instead of with
+        whatever else is queued before the deferred flush (see ``WebSocketTransport.flush``)."""
+        ws = self.ws
+        if ws is not None:
+            ws.flush_now(self)
+
     def take_outgoing(self) -> list[Packet]:
         with self._lock:
             return self.session.drain()
@@ -146,6 +150,11 @@ class EngineSocket:
         while self._rx is not None and self._rx_pos < len(self._rx):
             packet = self._rx[self._rx_pos]
             self._rx_pos += 1
+            if not self._rx_pos % YIELD_EVERY and self.ws is None:
+                # A polling POST may carry thousands of packets; let other clients run
+                # between slices of it (a WebSocket batch is one 64 KiB read at most).
+                self.runtime.sleep(0)
+                now = self.runtime.monotonic()
             with self._lock:
                 data = self.session.receive(packet, now)
                 closed = self.session.state is states.CLOSED
@@ -433,6 +442,7 @@ class EngineSocket:
     def attach_websocket(self, ws: WebSocketTransport) -> None:
         """Make ``ws`` the transport (a direct WebSocket session, or a completed upgrade)."""
         self.ws = ws
+        ws.owner = self
         self.probing = None
         if self._poll_waiting:
             self._poll_event.set()

@@ -37,8 +37,8 @@ class ConnectionGone(Exception):
 
 
 class WebSocketTransport:
-    __slots__ = ("conn", "runtime", "decoder", "max_backlog", "closed", "_closing", "_scheduled",
-                 "_writer", "_backlog", "_backlog_size", "_pending")
+    __slots__ = ("conn", "runtime", "decoder", "max_backlog", "closed", "owner", "_closing",
+                 "_scheduled", "_writer", "_backlog", "_backlog_size", "_pending")
 
     def __init__(self, conn: RawConnection, runtime: Any, max_message_size: int,
                  max_backlog: int = 4_000_000) -> None:
@@ -47,6 +47,8 @@ class WebSocketTransport:
         self.decoder = wsproto.FrameDecoder(max_message_size=max_message_size)
         self.max_backlog = max_backlog
         self.closed = False
+        #: the session this transport serves, once attached (not while it is only a probe)
+        self.owner: EngineSocket | None = None
         self._closing = False
         self._scheduled = False
         self._writer = False
@@ -61,7 +63,9 @@ class WebSocketTransport:
     # the socket buffer when it fits, and only a client that falls behind gets a writer
     # greenlet, which exits once its backlog is sent. A backlog past ``max_backlog`` bytes
     # means the client is not reading: it is closed as a slow consumer instead of growing
-    # the server's memory.
+    # the server's memory. Every byte counts, the answers to the client's own frames (pongs,
+    # ``3probe``, the Close reply) included: a client that sends pings and never reads would
+    # otherwise grow the backlog through them.
 
     def flush(self, sock: EngineSocket) -> None:
         """Packets were queued on ``sock``: write them soon."""
@@ -107,9 +111,11 @@ class WebSocketTransport:
             self._backlog = []
         self._backlog.append(data)
         self._backlog_size += len(data)
-        if self._backlog_size > self.max_backlog and sock is not None:
-            log.warning("closing Engine.IO session %s: slow consumer (%d bytes unsent)",
-                        sock.sid, self._backlog_size)
+        if self._backlog_size > self.max_backlog:
+            sock = sock or self.owner
+            log.warning("closing %s: slow consumer (%d bytes unsent)",
+                        f"Engine.IO session {sock.sid}" if sock is not None else "a WebSocket",
+                        self._backlog_size)
             self._backlog = None
             self._backlog_size = 0
             self._broken(sock, states.SLOW_CONSUMER)

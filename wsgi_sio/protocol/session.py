@@ -10,6 +10,9 @@ in ``outgoing``. Timers are deadlines the caller asks for (``deadline``) and rep
 * Heartbeat ("Heartbeat"): ``ping_interval`` after the open, and after every pong, the server
   queues a ``ping`` and waits ``ping_timeout`` for the ``pong``. The wait starts when the ping
   is queued, not when a poll carries it. A missing pong ends the session (``ping timeout``).
+  A pong counts only once the ping has left the queue (``drain``): a client cannot answer a
+  ping it never fetched, so a polling client that POSTs but never GETs times out after
+  ``ping_interval + ping_timeout`` however many pongs it sends blindly.
   A ``ping`` from the client is the v3 direction and ends the session (``transport error``).
 * ``close`` from the client ends the session (``transport close``); a ``message`` is delivered;
   ``upgrade`` and ``noop`` are only valid on a probing transport (see ``probe``).
@@ -19,6 +22,9 @@ in ``outgoing``. Timers are deadlines the caller asks for (``deadline``) and rep
   ``upgrade_timeout`` without ``5``, abandons the probe; the session stays on polling.
 * Once closed, a session accepts nothing and queues nothing more; the ``close`` packet it
   queued when the server ended it stays in ``outgoing`` for the transport to deliver.
+* ``outgoing`` is bounded in packets (``max_queue``) and in bytes of packet data
+  (``max_queue_bytes``; one packet larger than that may still wait alone): a client that does
+  not fetch what is queued for it is closed as a slow consumer (``slow consumer``).
 """
 
 from __future__ import annotations
@@ -57,13 +63,14 @@ class Session:
     """
 
     __slots__ = ("sid", "transport", "state", "ping_interval", "ping_timeout", "max_payload",
-                 "upgrades", "max_queue", "outgoing", "deadline", "_awaiting_pong",
-                 "close_reason", "upgrade_deadline", "upgrade_timeout")
+                 "upgrades", "max_queue", "max_queue_bytes", "queued_bytes", "outgoing",
+                 "deadline", "_awaiting_pong", "_ping_fetched", "close_reason",
+                 "upgrade_deadline", "upgrade_timeout")
 
     def __init__(self, sid: str, transport: str, now: float, *, ping_interval: float = 25.0,
                  ping_timeout: float = 20.0, max_payload: int = 1_000_000,
                  upgrades: Iterable[str] = (), max_queue: int = 10_000,
-                 upgrade_timeout: float = 10.0) -> None:
+                 max_queue_bytes: int = 4_000_000, upgrade_timeout: float = 10.0) -> None:
         self.sid = sid
         self.transport = transport
         self.state = OPEN
@@ -72,11 +79,15 @@ class Session:
         self.max_payload = max_payload
         self.upgrades: tuple[str, ...] = tuple(upgrades)
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
+        #: bytes of packet data in ``outgoing`` (text length; binary is counted unencoded)
+        self.queued_bytes = 0
         self.upgrade_timeout = upgrade_timeout
         self.upgrade_deadline: float | None = None
         self.close_reason: str | None = None
         self.outgoing: list[Packet] = []
         self._awaiting_pong = False
+        self._ping_fetched = False
         self.deadline = now + ping_interval
         self.outgoing.append(Packet(PacketType.OPEN, self.handshake()))
 
@@ -94,17 +105,37 @@ class Session:
 
     def send(self, packet: Packet) -> bool:
         """Queue a packet. False if the session is closed, or was just closed as a slow consumer."""
+        return self.queue((packet,))
+
+    def queue(self, packets: tuple[Packet, ...] | list[Packet]) -> bool:
+        """Queue packets, all or none. False if the session is closed, or was just closed as
+        a slow consumer because they would take the queue past ``max_queue`` packets or
+        ``max_queue_bytes`` bytes.
+
+        This runs once per recipient of every broadcast, so it is kept to a few operations.
+        """
         if self.state is CLOSED:
             return False
-        if len(self.outgoing) >= self.max_queue:
-            self.close(SLOW_CONSUMER)
-            return False
-        self.outgoing.append(packet)
-        return True
+        outgoing = self.outgoing
+        size = self.queued_bytes
+        for packet in packets:
+            data = packet.data
+            if data is not None:
+                size += len(data)
+        if len(outgoing) + len(packets) <= self.max_queue and (
+                size <= self.max_queue_bytes or not outgoing):
+            outgoing.extend(packets)
+            self.queued_bytes = size
+            return True
+        self.close(SLOW_CONSUMER)
+        return False
 
     def drain(self) -> list[Packet]:
         """Everything queued, in order; the queue is left empty."""
         packets, self.outgoing = self.outgoing, []
+        self.queued_bytes = 0
+        if self._awaiting_pong:
+            self._ping_fetched = True  # the ping is on its way: its pong may now count
         return packets
 
     def close(self, reason: str, *, notify_client: bool = True) -> bool:
@@ -132,7 +163,7 @@ class Session:
         if ptype is PacketType.MESSAGE:
             return packet.data if packet.data is not None else ""
         if ptype is PacketType.PONG:
-            if self._awaiting_pong:
+            if self._awaiting_pong and self._ping_fetched:
                 self._awaiting_pong = False
                 self.deadline = now + self.ping_interval
             return None
@@ -157,6 +188,7 @@ class Session:
             self.close(PING_TIMEOUT, notify_client=False)
             return
         self._awaiting_pong = True
+        self._ping_fetched = False
         self.deadline = now + self.ping_timeout
         self.send(_PING)
 
