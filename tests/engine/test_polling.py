@@ -435,11 +435,76 @@ def test_default_policy_is_same_origin(app: webtest.TestApp) -> None:
     assert app.get(HANDSHAKE, headers=host).text.startswith('0{"sid":"')
 
 
-def test_any_origin_with_star() -> None:
+def test_star_lets_any_origin_in_without_credentials() -> None:
+    """``"*"`` is not "any site with the user's cookies" (issue 9, item 7): the CORS answer
+    allows no credentials, and a foreign handshake's Cookie and Authorization headers are
+    not kept with the session, whatever the browser sent (WebSocket handshakes carry cookies
+    whatever CORS says)."""
     app = webtest.TestApp(make_engine(cors_allowed_origins="*"))
-    res = app.get(HANDSHAKE, headers={"Origin": "https://whatever.example"})
-    assert res.headers["Access-Control-Allow-Origin"] == "https://whatever.example"
+    credentials = {"Cookie": "sessionid=victim", "Authorization": "Basic dmljdGltOnB3"}
+    res = app.get(HANDSHAKE, headers={"Host": "site.example", "Origin": "https://evil.example",
+                                      "User-Agent": "kept", **credentials})
+    assert res.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in res.headers
+    sock = app.app.sockets[json.loads(res.text[1:])["sid"]]
+    assert "HTTP_COOKIE" not in sock.environ and "HTTP_AUTHORIZATION" not in sock.environ
+    assert sock.environ["HTTP_USER_AGENT"] == "kept"
+    # the site's own pages, and clients that send no Origin, keep their credentials
+    for origin in ({"Origin": "https://site.example"}, {}):
+        res = app.get(HANDSHAKE, headers={"Host": "site.example", **origin, **credentials})
+        sock = app.app.sockets[json.loads(res.text[1:])["sid"]]
+        assert sock.environ["HTTP_COOKIE"] == "sessionid=victim"
+        assert sock.environ["HTTP_AUTHORIZATION"] == "Basic dmljdGltOnB3"
+    app.app.close_all()
+
+
+def test_listed_origins_keep_credentials_and_the_own_origin_is_always_allowed(
+        cors_app: webtest.TestApp) -> None:
+    res = cors_app.get(HANDSHAKE, headers={"Host": "site.example", "Origin": "https://a.example",
+                                           "Cookie": "sessionid=user"})
+    sock = cors_app.app.sockets[json.loads(res.text[1:])["sid"]]
+    assert sock.environ["HTTP_COOKIE"] == "sessionid=user"
+    res = cors_app.get(HANDSHAKE, headers={"Host": "site.example", "Origin": "http://site.example"})
+    assert res.text.startswith('0{"sid":"')
+    assert "Access-Control-Allow-Origin" not in res.headers  # same origin needs no CORS
+
+
+def test_a_callable_decides_which_origins_are_trusted() -> None:
+    seen = []
+
+    def trusted(origin, environ):
+        seen.append((origin, environ["HTTP_HOST"]))
+        return origin.endswith(".friends.example")
+
+    app = webtest.TestApp(make_engine(cors_allowed_origins=trusted))
+    res = app.get(HANDSHAKE, headers={"Host": "site.example", "Origin": "https://a.friends.example"})
+    assert res.headers["Access-Control-Allow-Origin"] == "https://a.friends.example"
     assert res.headers["Access-Control-Allow-Credentials"] == "true"
+    res = app.get(HANDSHAKE, headers={"Host": "site.example", "Origin": "https://evil.example"},
+                  expect_errors=True)
+    assert error_of(res) == (403, {"code": 4, "message": "Not an accepted origin"})
+    assert seen == [("https://a.friends.example", "site.example"), ("https://evil.example", "site.example")]
+    app.app.close_all()
+
+
+def test_a_session_keeps_only_bounded_headers_of_its_handshake() -> None:
+    """30 abandoned handshakes with megabytes of headers each held them until the connect
+    timeout (issue 9, item 6): a session keeps headers up to 16 KiB each, 64 KiB in all,
+    shortest first, and none of the request's I/O objects."""
+    app = webtest.TestApp(make_engine())
+    floods = {f"X-Flood-{i}": "f" * 60_000 for i in range(5)}
+    mediums = {f"X-Medium-{i:02}": "m" * 8_000 for i in range(12)}
+    res = app.get(HANDSHAKE, headers={"Host": "site.example", "Cookie": "sessionid=user",
+                                      **floods, **mediums})
+    sock = app.app.sockets[json.loads(res.text[1:])["sid"]]
+    env = sock.environ
+    assert env["HTTP_COOKIE"] == "sessionid=user" and env["HTTP_HOST"] == "site.example"
+    assert not any(key.startswith("HTTP_X_FLOOD") for key in env)
+    kept = [key for key in env if key.startswith("HTTP_X_MEDIUM")]
+    assert 0 < len(kept) < len(mediums)
+    assert sum(len(k) + len(v) for k, v in env.items() if k.startswith("HTTP_")) <= 65536
+    assert "wsgi.input" not in env and "wsgi.errors" not in env
+    assert env["REQUEST_METHOD"] == "GET" and env["wsgi.url_scheme"] == "http"
     app.app.close_all()
 
 

@@ -16,7 +16,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from tests.engine.test_websocket_wire import Wire
+from tests.conftest import LiveServer
+from tests.engine.test_websocket_wire import Wire, answer, polling
 
 APP = "tests.apps.lifecycle_app:application"
 PING_INTERVAL = 0.5
@@ -83,3 +84,19 @@ def wait_until(condition: Callable[[], Any], what: str, deadline: float = DEADLI
             return result
         if time.monotonic() > end:
             raise AssertionError(f"{what}: still not the case after {deadline} s")
+
+
+def polling_member(url: str, room: str) -> str:
+    status, body = answer(polling(url))
+    assert status == 200
+    sid = json.loads(body[1:])["sid"]
+    assert answer(polling(url, "POST", sid, b"40")) == (200, b"ok")
+    assert answer(polling(url, sid=sid))[1].startswith(b"40{")
+    assert answer(polling(url, "POST", sid, f'421["join","{room}"]'.encode())) == (200, b"ok")
+    status, body = answer(polling(url, sid=sid))
+    assert body.split(b"\x1e")[-1] == b'431["joined"]', body
+    return sid
+
+
+def log_of(live: LiveServer) -> str:
+    return "".join(live.output)

@@ -15,7 +15,7 @@ import json
 from tests.conftest import LiveServer
 from tests.engine.test_websocket_wire import Wire, answer, polling
 
-from ._lifecycle import wait_until
+from ._lifecycle import log_of, polling_member, wait_until
 
 MB = 1024 * 1024
 
@@ -33,22 +33,6 @@ def ws_member(url: str, room: str) -> tuple[Wire, str]:
         ws.send_text("3")
     assert text == '431["joined"]', text
     return ws, json.loads(reply[2:])["sid"]
-
-
-def polling_member(url: str, room: str) -> str:
-    status, body = answer(polling(url))
-    assert status == 200
-    sid = json.loads(body[1:])["sid"]
-    assert answer(polling(url, "POST", sid, b"40")) == (200, b"ok")
-    assert answer(polling(url, sid=sid))[1].startswith(b"40{")
-    assert answer(polling(url, "POST", sid, f'421["join","{room}"]'.encode())) == (200, b"ok")
-    status, body = answer(polling(url, sid=sid))
-    assert body.split(b"\x1e")[-1] == b'431["joined"]', body
-    return sid
-
-
-def log_of(live: LiveServer) -> str:
-    return "".join(live.output)
 
 
 def test_websocket_client_that_stops_reading_is_closed_as_slow_consumer(live, monitor):

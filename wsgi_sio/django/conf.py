@@ -38,6 +38,8 @@ SERVER_OPTIONS: dict[str, Any] = {
     "TRANSPORTS": ("polling", "websocket"),
     "UPGRADE_TIMEOUT": 10,
     "MAX_QUEUE": 10_000,
+    "MAX_QUEUE_BYTES": 4_000_000,
+    "MAX_PAYLOAD_PACKETS": 10_000,
 }
 
 

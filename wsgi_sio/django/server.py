@@ -21,7 +21,7 @@ import wsgi_sio
 from wsgi_sio.server import NamespaceMatcher
 
 from . import conf
-from .security import make_allow_request
+from .security import make_allow_request, origin_trusted
 from .session_check import SessionCheck
 
 log = logging.getLogger("wsgi_sio")
@@ -80,9 +80,10 @@ def build_server() -> DjangoServer:
     cors = options["CORS_ALLOWED_ORIGINS"]
     check = options["CHECK_REQUEST"]
     if check and cors is None:
-        # Django's origin rules (own origin, CSRF_TRUSTED_ORIGINS with wildcards) are applied
-        # by allow_request; the engine then only adds the CORS headers for what passed.
-        kwargs["cors_allowed_origins"] = "*"
+        # Django's origin rules (own origin, CSRF_TRUSTED_ORIGINS with wildcards): refused
+        # origins get allow_request's 403, which says why; trusted ones get CORS answers
+        # with credentials, as the site's own pages do.
+        kwargs["cors_allowed_origins"] = origin_trusted
     else:
         kwargs["cors_allowed_origins"] = cors
     if check:

@@ -1,4 +1,5 @@
-"""The HTTP side of Engine.IO: error answers, CORS and origin checks, bounded body reads.
+"""The HTTP side of Engine.IO: error answers, CORS and origin checks, bounded body reads,
+and the part of a handshake's environ that a session keeps.
 
 Error answers follow the reference server (engine.io ``Server.errors``): status 400, or 403
 for a refusal, with a JSON body ``{"code": N, "message": "..."}``.
@@ -7,8 +8,11 @@ for a refusal, with a JSON body ``{"code": N, "message": "..."}``.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote_plus, urlsplit
+
+log = logging.getLogger("wsgi_sio")
 
 UNKNOWN_TRANSPORT = 0
 UNKNOWN_SID = 1
@@ -82,42 +86,56 @@ def error(start_response: StartResponse, code: int, message: str | None = None,
 
 
 class OriginPolicy:
-    """Which browser origins may talk to the server.
+    """Which browser origins may talk to the server, and which of them with the user's cookies.
 
-    ``None`` (the default) allows only the site's own origin, so a page elsewhere cannot open a
-    socket riding on the user's cookies; ``"*"`` allows every origin; a string or list names
-    the allowed ones. Requests without an ``Origin`` header (non-browser clients) are allowed.
+    * ``None`` (the default): only the site's own origin.
+    * a string or a list of origins: the site's own and those, trusted like it: CORS answers
+      allow credentials, so their pages may use the user's cookies.
+    * a callable ``(origin, environ) -> bool``: the same, decided per request (the Django
+      integration passes its ``CSRF_TRUSTED_ORIGINS`` rules).
+    * ``"*"``: any origin may connect, but a foreign one only *anonymously*. Browsers send
+      cookies with a WebSocket handshake whatever the CORS answer, so a page on any site could
+      otherwise open a socket as the visiting user (cross-site WebSocket hijacking). Under
+      ``"*"`` a cross-origin handshake's ``Cookie`` and ``Authorization`` headers are not kept
+      with its session, and CORS answers say ``Access-Control-Allow-Origin: *`` without
+      credentials. List the origins you trust instead, to let them use cookies.
+
+    Requests without an ``Origin`` header (non-browser clients) are allowed.
     """
 
-    def __init__(self, allowed: str | Iterable[str] | None) -> None:
-        if allowed is None:
-            self.any = False
-            self.origins: frozenset[str] | None = None
-        elif allowed == "*":
-            self.any = True
-            self.origins = None
-        else:
-            self.any = False
+    def __init__(self, allowed: str | Iterable[str] | Callable[[str, dict[str, Any]], bool] | None) -> None:
+        self.any = allowed == "*"
+        self.trusted: Callable[[str, dict[str, Any]], bool] | None = None
+        self.origins: frozenset[str] | None = None
+        if callable(allowed):
+            self.trusted = allowed
+        elif allowed is not None and not self.any:
             items = [allowed] if isinstance(allowed, str) else list(allowed)
             self.origins = frozenset(o.rstrip("/") for o in items)
 
     def allows(self, environ: dict[str, Any]) -> bool:
         origin = environ.get("HTTP_ORIGIN")
-        if origin is None or self.any:
+        if origin is None or self.any or _same_origin(origin, environ):
             return True
-        if self.origins is not None:
-            return origin in self.origins
-        try:
-            netloc = urlsplit(origin).netloc
-        except ValueError:
-            return False
-        return bool(netloc) and netloc == environ.get("HTTP_HOST")
+        if self.trusted is not None:
+            return bool(self.trusted(origin, environ))
+        return self.origins is not None and origin in self.origins
+
+    def anonymous(self, environ: dict[str, Any]) -> bool:
+        """Whether this request may connect only without the user's credentials: a foreign
+        origin let in by ``"*"`` alone."""
+        origin = environ.get("HTTP_ORIGIN")
+        return self.any and origin is not None and not _same_origin(origin, environ)
 
     def headers(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
         """CORS headers for an allowed cross-origin request (none for same-origin ones)."""
         origin = environ.get("HTTP_ORIGIN")
-        if origin is None or (self.origins is None and not self.any):
+        if origin is None or (self.origins is None and self.trusted is None and not self.any):
             return []
+        if _same_origin(origin, environ):
+            return []
+        if self.any:
+            return [("Access-Control-Allow-Origin", "*")]
         return [("Access-Control-Allow-Origin", origin),
                 ("Access-Control-Allow-Credentials", "true"),
                 ("Vary", "Origin")]
@@ -132,6 +150,18 @@ class OriginPolicy:
             headers.append(("Access-Control-Allow-Headers", requested))
         start_response("204 No Content", headers)
         return []
+
+
+def _same_origin(origin: str, environ: dict[str, Any]) -> bool:
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:
+        return False
+    return bool(netloc) and netloc == environ.get("HTTP_HOST")
+
+
+#: what a session started by an anonymous request (see ``OriginPolicy.anonymous``) forgets
+CREDENTIAL_HEADERS = ("HTTP_COOKIE", "HTTP_AUTHORIZATION")
 
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes:
@@ -169,3 +199,51 @@ def _read_upto(stream: Any, size: int) -> bytes:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
+
+
+#: a header value longer than this is not kept with the session (nginx and Apache refuse
+#: header lines past 8 KiB by default; a Cookie header this long is no browser's)
+MAX_KEPT_VALUE = 16384
+#: header bytes a session keeps in all; the shortest headers are kept first
+MAX_KEPT_HEADERS = 65536
+#: the request's I/O objects: they belong to the request, not to the session
+_REQUEST_OBJECTS = frozenset({"wsgi.input", "wsgi.errors", "wsgi.file_wrapper", "wsgi.websocket",
+                              "wsgi.input_terminated", "gunicorn.socket"})
+
+
+def session_environ(environ: dict[str, Any], anonymous: bool = False) -> dict[str, Any]:
+    """What a session keeps of its handshake request, for ``Namespace.environ`` and Django.
+
+    A session lives for hours; the request it started with may carry a hundred headers of
+    64 KiB each. Keeping them all would let abandoned handshakes hold megabytes each until
+    their connect timeout. So: CGI variables and headers up to ``MAX_KEPT_VALUE`` each and
+    ``MAX_KEPT_HEADERS`` in all (shortest first: Host, Origin, Cookie and the like survive a
+    flood of long ones), other WSGI values, but not the request's streams and sockets.
+    ``anonymous``: forget the request's credentials too (``OriginPolicy.anonymous``).
+    """
+    kept: dict[str, Any] = {}
+    headers = []
+    dropped = []
+    for key, value in environ.items():
+        if type(value) is str:
+            if anonymous and key in CREDENTIAL_HEADERS:
+                continue
+            if len(value) > MAX_KEPT_VALUE:
+                dropped.append(key)
+            elif key.startswith("HTTP_"):
+                headers.append((len(key) + len(value), key, value))
+            else:
+                kept[key] = value
+        elif key not in _REQUEST_OBJECTS:
+            kept[key] = value
+    budget = MAX_KEPT_HEADERS
+    for size, key, value in sorted(headers):
+        if size > budget:
+            dropped.append(key)
+            continue
+        budget -= size
+        kept[key] = value
+    if dropped:
+        log.info("handshake headers too long to keep with the session: %s",
+                 ", ".join(sorted(dropped)[:10]))
+    return kept

@@ -51,10 +51,12 @@ class EngineServer:
 
     def __init__(self, *, path: str = "/engine.io/", ping_interval: float = 25,
                  ping_timeout: float = 20, max_http_buffer_size: int = 1_000_000,
-                 cors_allowed_origins: str | Iterable[str] | None = None,
+                 cors_allowed_origins: str | Iterable[str] | Callable[[str, dict[str, Any]], bool] | None = None,
                  cookie: str | None = None, allow_upgrades: bool = True,
                  transports: Iterable[str] = TRANSPORTS, upgrade_timeout: float = 10,
-                 max_queue: int = 10_000, async_mode: str | None = None,
+                 max_queue: int = 10_000, max_queue_bytes: int = 4_000_000,
+                 max_payload_packets: int = 10_000,
+                 async_mode: str | None = None,
                  allow_request: Callable[[dict[str, Any]], str | None] | None = None,
                  on_connect: Callable[[EngineSocket], Any] | None = None,
                  on_message: Callable[[EngineSocket, str | bytes], Any] | None = None,
@@ -69,6 +71,8 @@ class EngineServer:
         self.transports = tuple(transports)
         self.upgrade_timeout = upgrade_timeout
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
+        self.max_payload_packets = max_payload_packets
         self.close_grace = 5.0
         self.async_mode = async_mode
         self.sockets: dict[str, EngineSocket] = {}
@@ -181,14 +185,15 @@ class EngineServer:
         transport = params.get("transport")
         if transport not in self.transports:
             return http.error(start_response, UNKNOWN_TRANSPORT)
-        if not self.origins.allows(environ):
-            return http.error(start_response, FORBIDDEN, "Not an accepted origin")
         if self.allow_request is not None:
             # e.g. Django's ALLOWED_HOSTS / CSRF_TRUSTED_ORIGINS; on every request, so the
-            # WebSocket upgrade and each polling POST are checked, not only the handshake
+            # WebSocket upgrade and each polling POST are checked, not only the handshake.
+            # First, so that its refusal says why.
             refusal = self.allow_request(environ)
             if refusal is not None:
                 return http.error(start_response, FORBIDDEN, refusal or "Forbidden")
+        if not self.origins.allows(environ):
+            return http.error(start_response, FORBIDDEN, "Not an accepted origin")
         method = environ.get("REQUEST_METHOD", "GET")
         cors = self.origins.headers(environ)
         sid = params.get("sid")
@@ -224,8 +229,10 @@ class EngineServer:
         session = Session(generate_sid(), transport, rt.monotonic(),
                           ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
                           max_payload=self.max_http_buffer_size, upgrades=upgrades,
-                          max_queue=self.max_queue, upgrade_timeout=self.upgrade_timeout)
-        return EngineSocket(self, session, environ)
+                          max_queue=self.max_queue, max_queue_bytes=self.max_queue_bytes,
+                          upgrade_timeout=self.upgrade_timeout)
+        kept = http.session_environ(environ, anonymous=self.origins.anonymous(environ))
+        return EngineSocket(self, session, kept)
 
     def _register(self, sock: EngineSocket) -> None:
         self.sockets[sock.sid] = sock
@@ -331,7 +338,7 @@ class EngineServer:
             except (ValueError, OSError):
                 return http.error(start_response, BAD_REQUEST, extra=cors)
             try:
-                packets = engineio.decode_payload(body.decode("utf-8"))
+                packets = engineio.decode_payload(body.decode("utf-8"), self.max_payload_packets)
             except (UnicodeDecodeError, EngineIOError) as exc:
                 log.info("closing Engine.IO session %s: %s", sock.sid, exc)
                 sock.close(states.PARSE_ERROR, notify_client=False)
@@ -347,8 +354,19 @@ class EngineServer:
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
         if params.get("EIO") != "4":
             return http.error(start_response, UNSUPPORTED_PROTOCOL_VERSION)
-        if not sock.session.can_upgrade():
-            return http.error(start_response, BAD_REQUEST)
+        session = sock.session
+        if not session.can_upgrade():
+            if session.state is not states.UPGRADING and session.transport != "websocket":
+                return http.error(start_response, BAD_REQUEST)  # no upgrade was offered
+            # Another WebSocket while one is probing or already serves the session (a client
+            # retrying, a second tab with a copied sid): as the reference server does, the
+            # handshake completes and that connection alone is closed; the first goes on. A
+            # refused handshake would be an error event that many WebSocket clients do not
+            # handle.
+            ws, refusal = self._accept_websocket(environ, start_response)
+            if ws is not None:
+                ws.close(1000)
+            return refusal or []
         ws, refusal = self._accept_websocket(environ, start_response)
         if ws is None:
             return refusal or []
