@@ -1,4 +1,11 @@
-"""Shared fixtures: real servers in real processes, on 127.0.0.1 and a free port."""
+"""Shared fixtures: real servers in real processes, on 127.0.0.1 and a free port.
+
+And ``--require-all``: a plain run skips what the machine lacks (Node, redis-server, the
+redis extra) and says so under ``-rs``; with ``--require-all``, or ``CI=true`` in the
+environment, every skip fails the run instead, so that a missing dependency cannot pass as
+a few skipped tests. Skipped tests become failures; a skipped module or directory (an
+``importorskip`` at import, as in tests/redis/conftest.py) becomes a collection error.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,46 @@ from typing import Iterator
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- --require-all: no silent skips ----------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--require-all", action="store_true", default=False,
+                     help="fail the run on any skip (as CI=true does): every optional "
+                          "dependency of the suite must be there")
+
+
+def require_all(config: pytest.Config) -> bool:
+    return bool(config.getoption("require_all", False)) or \
+        os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _skip_fails(report: pytest.TestReport | pytest.CollectReport) -> None:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    report.outcome = "failed"
+    report.longrepr = f"skipped, and --require-all (or CI=true) allows no skip: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    # An xfail is reported as skipped too (with ``wasxfail``); it is an expected failure,
+    # not a test that did not run.
+    if report.skipped and not hasattr(report, "wasxfail") and require_all(item.config):
+        _skip_fails(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    report = yield
+    if report.skipped and require_all(collector.config):
+        _skip_fails(report)
+    return report
 
 
 class LiveServer:
