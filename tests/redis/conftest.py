@@ -9,17 +9,21 @@ shared with anything else, never hear each other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
 import secrets
 import shutil
 import socket
+import socketserver
 import subprocess
 import tempfile
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from unittest import mock
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
@@ -170,6 +174,31 @@ def servers(redis_url: str, key: str) -> Iterator[Callable[..., LiveServer]]:
     for server in started:
         output = server.stop()
         assert "Traceback" not in output, output
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_threaded(app: Any) -> Iterator[str]:
+    """``app`` on a threaded wsgiref server on 127.0.0.1:0 in this process (long-polling only);
+    yields its URL. For a manager the test must reach: its counters, its log records."""
+    httpd = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
+                        handler_class=_QuietHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
 
 
 class Client:

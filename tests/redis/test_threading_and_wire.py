@@ -3,9 +3,7 @@ the wire format byte for byte (PROTOCOL-NOTES §5.1) with "never crashes on garb
 
 from __future__ import annotations
 
-import threading
-from typing import Iterator
-from wsgiref.simple_server import make_server
+from collections.abc import Iterator
 
 import msgpack
 import pytest
@@ -13,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wsgi_sio
+from tests.redis.conftest import serve_threaded
 from wsgi_sio.managers import wire
-from tests.test_threaded_fallback import QuietHandler, ThreadingWSGIServer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -38,14 +36,8 @@ def threaded(redis_url: str, key: str) -> Iterator[tuple[str, wsgi_sio.RedisMana
     def ready(socket):
         return {"ready": manager.wait_ready(10), "uid": manager.uid, "sid": socket.sid}
 
-    httpd = make_server("127.0.0.1", 0, sio, server_class=ThreadingWSGIServer,
-                        handler_class=QuietHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", manager
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    with serve_threaded(sio) as url:
+        yield url, manager
     manager.close()
 
 
@@ -94,7 +86,8 @@ def test_decoding_details():
     decoded = wire.decode_broadcast(msgpack.packb(["u", packet, opts]), 1000)
     assert decoded.namespace == "/" and decoded.rooms == ["1", "2", "x"]
     assert decoded.data == ["when", "1970-01-01T00:00:00.005Z"]             # a JS Date
-    assert wire.decode_request(b'{"type":1,"uid":"u","requestId":"r"}', 100)["type"] == 1
+    assert wire.decode_request(b'{"type":1,"uid":"u","requestId":"r"}', 100) == \
+        wire.AllRooms("u", "r")
     assert wire.broadcast_pattern("a*b") == "a\\*b#*"
     with pytest.raises(wire.WireError) as caught:
         wire.decode_request(b'{"type":1}', 5)
@@ -104,7 +97,7 @@ def test_decoding_details():
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_garbage_never_crashes_the_decoders(payload):
-    for decode in (wire.decode_broadcast, wire.decode_request):
+    for decode in (wire.decode_broadcast, wire.decode_request, wire.decode_response):
         try:
             decode(payload, 100)
         except wire.WireError as exc:
@@ -122,7 +115,7 @@ json_like = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**64 -
 @given(json_like)
 def test_any_msgpack_value_is_decoded_or_refused(value):
     payload = msgpack.packb(value)
-    for decode in (wire.decode_broadcast, wire.decode_request):
+    for decode in (wire.decode_broadcast, wire.decode_request, wire.decode_response):
         try:
             decode(payload, 10_000)
         except wire.WireError as exc:

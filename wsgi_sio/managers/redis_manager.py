@@ -12,6 +12,11 @@ request and response channels of each namespace in use. Subscribing to the reque
 what makes Node peers count us (``PUBSUB NUMSUB``), so every request type a peer may send is
 answered.
 
+Hostile input: every message is checked field by field by :mod:`.wire` before anything is
+delivered, applied or answered; a bad one is dropped, counted by reason (``malformed``,
+``oversized``, ``unknown_type``) and logged without a traceback, rate-limited (:class:`_DropLog`):
+a flood of them costs a line every ``drop_log_interval`` seconds, not one per message.
+
 Faults: when Redis goes away, local clients are served as before; publishing is skipped
 (counted, nothing queued) and the listener reconnects with exponential backoff. The outage is
 logged once when it starts and once when it ends. What other processes publish while we are
@@ -26,14 +31,16 @@ import secrets
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..manager import InProcessManager, as_set
+from ..protocol.errors import LocalProtocolError
 from ..protocol.socketio import Packet, PacketType
 from . import wire
 
@@ -58,17 +65,59 @@ class RemoteSocket:
 
 
 class _Pending:
-    """A request of ours waiting for ``expected`` responses."""
+    """A request of ours waiting for ``expected`` answers; ``check`` turns a response into the
+    answer (raising :class:`wire.WireError` for a malformed one, which then does not count)."""
 
-    def __init__(self, expected: int, done: Any) -> None:
+    def __init__(self, expected: int, done: Any, check: Callable[[wire.Response], Any]) -> None:
         self.expected = expected
-        self.responses: list[dict[str, Any]] = []
+        self.answers: list[Any] = []
         self.done = done
+        self.check = check
 
-    def add(self, response: dict[str, Any]) -> None:
-        self.responses.append(response)
-        if len(self.responses) >= self.expected:
+    def add(self, response: wire.Response) -> None:
+        self.answers.append(self.check(response))
+        if len(self.answers) >= self.expected:
             self.done.set()
+
+
+class _DropLog:
+    """Logs dropped messages without letting a flood of them flood the log.
+
+    The first drop is logged with its details. It opens a window of ``interval`` seconds in
+    which drops are only counted; when the window ends with drops in it, one line says how
+    many (by reason) and what the latest was, and a new window opens; a window without drops
+    closes, and the next drop is logged in full again. Time is passed in (``now``), so the
+    rules can be followed without a clock; :meth:`tick` ends a window when no drop does.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.window_end: float | None = None  # None: no window open
+        self.unshown: Counter[str] = Counter()
+        self.latest = ""
+
+    def drop(self, reason: str, channel: str, detail: str, now: float) -> None:
+        if self.window_end is None:
+            log.warning("dropped a Redis message on %s (%s): %s; further drops are summarised "
+                        "at most every %g s", channel, reason, _clip(detail), self.interval)
+            self.window_end = now + self.interval
+            return
+        self.unshown[reason] += 1
+        self.latest = f"on {channel} ({reason}): {_clip(detail)}"
+        self.tick(now)
+
+    def tick(self, now: float) -> None:
+        if self.window_end is None or now < self.window_end:
+            return
+        if not self.unshown:
+            self.window_end = None
+            return
+        log.warning("dropped %d more Redis messages (%s); the latest %s",
+                    sum(self.unshown.values()),
+                    ", ".join(f"{reason}: {n}" for reason, n in sorted(self.unshown.items())),
+                    self.latest)
+        self.unshown.clear()
+        self.window_end = now + self.interval
 
 
 class _Link:
@@ -109,12 +158,15 @@ class RedisManager(InProcessManager):
     ``key``: channel prefix, as the Node adapter's ``key`` option (default ``"socket.io"``).
     ``requests_timeout``: seconds to wait for other servers' answers (``fetch_sockets``).
     ``max_message_size``: larger messages from Redis are dropped. ``retry_max_delay``: the
-    longest pause between reconnection attempts. ``redis_options`` go to ``redis.Redis``.
+    longest pause between reconnection attempts. ``drop_log_interval``: dropped messages are
+    logged once, then summarised at most once per this many seconds. ``redis_options`` go to
+    ``redis.Redis``.
     """
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, key: str = "socket.io",
                  requests_timeout: float = 5.0, max_message_size: int = 1_000_000,
-                 retry_max_delay: float = 5.0, redis_options: dict[str, Any] | None = None) -> None:
+                 retry_max_delay: float = 5.0, drop_log_interval: float = 10.0,
+                 redis_options: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.url = url
         self.key = key
@@ -129,11 +181,12 @@ class RedisManager(InProcessManager):
         self._pub = redis.Redis.from_url(url, **options)
         self._sub_client = redis.Redis.from_url(url, **{**options, "socket_timeout": None})
         self._link = _Link(_safe_url(url), self.counters)
+        self._drops = _DropLog(drop_log_interval)
         self._server: Server | None = None
         self._namespaces: set[str] = set()  # whose request/response channels we want
         self._listening: set[str] = set()   # whose request channel the live connection has
         self._channel_kind: dict[bytes, tuple[str, str]] = {}
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[wire.RequestId, _Pending] = {}
         self._server_handlers: dict[tuple[str, str], Callable[..., Any]] = {}
         self._own_prefix = wire.pack([self.uid])[1:]  # the uid as the array's first element
         self._closed = False
@@ -261,15 +314,11 @@ class RedisManager(InProcessManager):
         """
         here = [RemoteSocket(s.sid, namespace, set(s._rooms), _handshake(s), _data(s))
                 for s in self.members(namespace, rooms, skip)]
-        responses = self._ask(namespace, {"type": wire.REMOTE_FETCH, "opts": _opts(rooms, skip)},
-                              timeout)
-        for response in responses:
-            for item in response.get("sockets") or ():
-                if isinstance(item, dict) and isinstance(item.get("id"), str):
-                    handshake = item.get("handshake")
-                    here.append(RemoteSocket(item["id"], namespace, set(wire.rooms_field(item)),
-                                             handshake if isinstance(handshake, dict) else {},
-                                             item.get("data")))
+        answers = self._ask(namespace, {"type": wire.REMOTE_FETCH, "opts": _opts(rooms, skip)},
+                            timeout, wire.fetch_answer)
+        for sockets in answers:
+            here.extend(RemoteSocket(info.sid, namespace, set(info.rooms), info.handshake, info.data)
+                        for info in sockets)
         return here
 
     def list_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None) -> list[tuple[str, set[str]]]:
@@ -279,11 +328,13 @@ class RedisManager(InProcessManager):
     def all_rooms(self, namespace: str, timeout: float | None = None) -> set[str]:
         """Every room of the namespace on every server (sid rooms included, as in Node)."""
         found = self.room_names(namespace)
-        for response in self._ask(namespace, {"type": wire.ALL_ROOMS}, timeout):
-            found.update(wire.rooms_field(response))
+        for rooms in self._ask(namespace, {"type": wire.ALL_ROOMS}, timeout, wire.all_rooms_answer):
+            found.update(rooms)
         return found
 
-    def _ask(self, namespace: str, request: dict[str, Any], timeout: float | None) -> list[dict[str, Any]]:
+    def _ask(self, namespace: str, request: dict[str, Any], timeout: float | None,
+             check: Callable[[wire.Response], Any]) -> list[Any]:
+        """Publish ``request``; the answers of the other servers, each checked by ``check``."""
         assert self._server is not None, "attach the manager to a Server first"
         if not self._link.up:
             return []
@@ -294,7 +345,8 @@ class RedisManager(InProcessManager):
             if expected <= 0:
                 return []
             request_id = secrets.token_hex(8)
-            pending = self._pending[request_id] = _Pending(expected, self._server.runtime.event())
+            pending = self._pending[request_id] = _Pending(expected, self._server.runtime.event(),
+                                                           check)
             self._pub.publish(channels.request, wire.dump_json(
                 {"uid": self.uid, "requestId": request_id, **request}))
         except redis.RedisError as exc:
@@ -304,9 +356,9 @@ class RedisManager(InProcessManager):
             wait = self.requests_timeout if timeout is None else timeout
             if not pending.done.wait(wait):
                 self.counters["request_timeouts"] += 1
-                log.warning("only %d of %d servers answered within %s s", len(pending.responses),
+                log.warning("only %d of %d servers answered within %s s", len(pending.answers),
                             expected, wait)
-            return list(pending.responses)
+            return list(pending.answers)
         finally:
             self._pending.pop(request_id, None)
 
@@ -368,6 +420,7 @@ class RedisManager(InProcessManager):
             self._listening |= missing
 
     def _pump(self, pubsub: Any) -> None:
+        drops = self._drops
         while not self._closed:
             self._subscribe_wanted(pubsub)
             message = pubsub.get_message(timeout=_TICK)
@@ -375,21 +428,23 @@ class RedisManager(InProcessManager):
                 if not self._link.up:  # publishing failed while we kept listening: try again
                     self._pub.ping()
                     self._link.back()
+                drops.tick(time.monotonic())
                 continue
             try:
                 self._dispatch(message)
             except wire.WireError as exc:
                 self._drop(exc, message.get("channel"))
-            except Exception:
+            except Exception:  # a bug of ours: bad input is a WireError
                 self.counters["errors"] += 1
                 log.exception("error handling a Redis message on %r", message.get("channel"))
+            if drops.window_end is not None:  # only after a drop: the hot path skips the clock
+                drops.tick(time.monotonic())
 
     def _drop(self, exc: wire.WireError, channel: Any) -> None:
-        count = self.counters[exc.reason] = self.counters[exc.reason] + 1
+        self.counters[exc.reason] += 1
         self.counters["dropped"] += 1
-        if count <= 10 or count % 1000 == 0:  # a flood must not flood the log too
-            log.warning("dropped a Redis message on %r (%s, %d so far): %s", channel, exc.reason,
-                        count, exc.detail)
+        name = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else repr(channel)
+        self._drops.drop(exc.reason, _clip(name), exc.detail, time.monotonic())
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         self.counters["received"] += 1
@@ -415,7 +470,7 @@ class RedisManager(InProcessManager):
             self.counters["own"] += 1
             return
         prefix = wire.Channels(self.key, message.namespace).broadcast.encode()
-        if not channel.startswith(prefix):
+        if not channel.startswith(prefix) or not channel.endswith(b"#"):
             raise wire.WireError("malformed", "namespace does not match the channel")
         room = channel[len(prefix):-1].decode("utf-8", "replace")
         namespace = message.namespace
@@ -425,61 +480,58 @@ class RedisManager(InProcessManager):
         try:
             InProcessManager.emit(self, packet, message.rooms or None, message.except_ or None,
                                   volatile=message.flags.get("volatile") is True)
-        except Exception as exc:  # e.g. a reserved event name: our encoder refuses it
+        except LocalProtocolError as exc:  # our encoder refused what the checks let through
             raise wire.WireError("malformed", f"cannot deliver: {exc}") from None
         self.counters["delivered"] += 1
 
     def _on_request(self, namespace: str, payload: bytes) -> None:
-        request = wire.decode_request(payload, self.max_message_size)
-        rtype = request.get("type")
-        if request.get("uid") == self.uid:
+        request = wire.decode_request(payload, self.max_message_size)  # checked in full
+        if request.uid == self.uid:
             self.counters["own"] += 1  # applied here when sent
             return
         here = InProcessManager
-        request_id = request.get("requestId")
-        if rtype in (wire.REMOTE_JOIN, wire.REMOTE_LEAVE, wire.REMOTE_DISCONNECT) and "opts" not in request:
-            self._legacy_single(namespace, request)
-        elif rtype in (wire.REMOTE_JOIN, wire.REMOTE_LEAVE):
-            rooms, skip = wire.target(request)
-            apply = here.join_many if rtype == wire.REMOTE_JOIN else here.leave_many
-            for room in wire.rooms_field(request):
-                apply(self, namespace, room, rooms or None, skip or None)
-        elif rtype == wire.REMOTE_DISCONNECT:
-            rooms, skip = wire.target(request)
-            for socket in self.members(namespace, rooms or None, skip or None):
-                socket.disconnect()
-                if request.get("close") is True:
-                    socket.client.sock.close()
-        elif rtype == wire.SOCKETS:
-            sids = [s.sid for s in self.members(namespace, wire.rooms_field(request) or None)]
-            self._respond(namespace, {"requestId": request_id, "sockets": sids})
-        elif rtype == wire.ALL_ROOMS:
-            self._respond(namespace, {"requestId": request_id,
-                                      "rooms": sorted(self.room_names(namespace))})
-        elif rtype == wire.REMOTE_FETCH:
-            rooms, skip = wire.target(request)
-            sockets = [{"id": s.sid, "handshake": _handshake(s), "rooms": sorted(s._rooms),
-                        "data": _data(s)} for s in self.members(namespace, rooms or None, skip or None)]
-            self._respond(namespace, {"requestId": request_id, "sockets": sockets})
-        elif rtype == wire.SERVER_SIDE_EMIT:
-            self._server_side_event(namespace, wire.event_data(request), request_id)
-        elif rtype == wire.BROADCAST:
-            self._broadcast_with_ack(namespace, request)
-        else:  # responses (8, 9) have no business on the request channel
-            raise wire.WireError("unknown_type", f"request type {rtype!r}")
+        match request:
+            case wire.RoomChange():
+                apply = here.join_many if request.join else here.leave_many
+                for room in request.names:
+                    apply(self, namespace, room, request.rooms or None, request.except_ or None)
+            case wire.Disconnect():
+                for socket in self.members(namespace, request.rooms or None, request.except_ or None):
+                    socket.disconnect()
+                    if request.close:
+                        socket.client.sock.close()
+            case wire.Single():
+                self._single(namespace, request)
+            case wire.Sockets():
+                sids = [s.sid for s in self.members(namespace, request.rooms or None)]
+                self._respond(namespace, {"requestId": request.request_id, "sockets": sids})
+            case wire.AllRooms():
+                self._respond(namespace, {"requestId": request.request_id,
+                                          "rooms": sorted(self.room_names(namespace))})
+            case wire.Fetch():
+                sockets = [{"id": s.sid, "handshake": _handshake(s), "rooms": sorted(s._rooms),
+                            "data": _data(s)}
+                           for s in self.members(namespace, request.rooms or None,
+                                                 request.except_ or None)]
+                self._respond(namespace, {"requestId": request.request_id, "sockets": sockets})
+            case wire.ServerSideEmit():
+                self._server_side_event(namespace, request.data, request.request_id)
+            case wire.BroadcastWithAck():
+                self._broadcast_with_ack(namespace, request)
 
-    def _legacy_single(self, namespace: str, request: dict[str, Any]) -> None:
+    def _single(self, namespace: str, request: wire.Single) -> None:
         """Requests of adapters before 7.x: one ``sid``, one ``room``, answered by its owner."""
-        sid = request.get("sid")
-        socket = self.get(namespace, sid) if isinstance(sid, str) else None
+        socket = self.get(namespace, request.sid)
         if socket is None:
             return
-        rtype, room = request["type"], request.get("room")
-        if rtype == wire.REMOTE_DISCONNECT:
+        if request.type == wire.REMOTE_DISCONNECT:
             socket.disconnect()
-        elif isinstance(room, str):
-            (InProcessManager.join if rtype == wire.REMOTE_JOIN else InProcessManager.leave)(self, socket, room)
-        self._respond(namespace, {"requestId": request.get("requestId")})
+            if request.close:
+                socket.client.sock.close()
+        else:
+            (InProcessManager.join if request.type == wire.REMOTE_JOIN
+             else InProcessManager.leave)(self, socket, request.room)
+        self._respond(namespace, {"requestId": request.request_id})
 
     def _server_side_event(self, namespace: str, data: list[Any], request_id: Any) -> None:
         handler = self._server_handlers.get((namespace, data[0]))
@@ -500,22 +552,32 @@ class RedisManager(InProcessManager):
         assert self._server is not None
         self._server.runtime.spawn(run)
 
-    def _broadcast_with_ack(self, namespace: str, request: dict[str, Any]) -> None:
-        """A Node ``io.timeout(ms).emit(ev, ..., ack)``: tell how many clients, relay each ack."""
-        data = wire.broadcast_request_packet(request)
-        rooms, skip = wire.target(request)
-        request_id = request.get("requestId")
-        recipients = self.members(namespace, rooms or None, skip or None)
-        self._respond(namespace, {"type": wire.BROADCAST_CLIENT_COUNT, "requestId": request_id,
-                                  "clientCount": len(recipients)})
+    def _broadcast_with_ack(self, namespace: str, request: wire.BroadcastWithAck) -> None:
+        """A Node ``io.timeout(ms).emit(ev, ..., ack)``: tell how many clients, relay each ack.
+
+        As socket.io-adapter's ``broadcastWithAck``: the clients first, then the count; so if
+        our encoder refused the packet (the checks of :mod:`.wire` should have), nothing was
+        delivered nor answered."""
+        data, request_id = request.data, request.request_id
+        recipients = self.members(namespace, request.rooms or None, request.except_ or None)
         channel = wire.Channels(self.key, namespace).response
 
         def relay(*args: Any) -> None:
-            self._publish(channel, wire.pack({"type": wire.BROADCAST_ACK, "requestId": request_id,
-                                              "packet": args[0] if args else None}))
+            try:
+                payload = wire.pack({"type": wire.BROADCAST_ACK, "requestId": request_id,
+                                     "packet": args[0] if args else None})
+            except (TypeError, ValueError, OverflowError) as exc:  # e.g. an int past 64 bits
+                log.error("cannot relay a client's acknowledgement to Redis: %s", exc)
+                return
+            self._publish(channel, payload)
 
-        for socket in recipients:
-            socket.emit(data[0], *data[1:], callback=relay)
+        try:
+            for socket in recipients:
+                socket.emit(data[0], *data[1:], callback=relay)
+        except LocalProtocolError as exc:
+            raise wire.WireError("malformed", f"cannot deliver: {exc}") from None
+        self._respond(namespace, {"type": wire.BROADCAST_CLIENT_COUNT, "requestId": request_id,
+                                  "clientCount": len(recipients)})
 
     def _respond(self, namespace: str, response: dict[str, Any]) -> None:
         # Always the common response channel: Node requesters subscribe to it too (§5.1).
@@ -527,9 +589,9 @@ class RedisManager(InProcessManager):
         self._publish(wire.Channels(self.key, namespace).response, payload)
 
     def _on_response(self, payload: bytes) -> None:
-        response = wire.decode_request(payload, self.max_message_size)
-        pending = self._pending.get(response.get("requestId"))  # type: ignore[arg-type]
-        if pending is not None:
+        response = wire.decode_response(payload, self.max_message_size)
+        pending = self._pending.get(response.request_id)
+        if pending is not None:  # else an answer to another server: checked as far as it can be
             pending.add(response)
 
 
@@ -569,6 +631,11 @@ def _safe_url(url: str) -> str:
         netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
         return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
     return url
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """Text of a peer's for the log, cut short: one message must not make a huge log line."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _quietly(fn: Callable[[], Any]) -> None:
