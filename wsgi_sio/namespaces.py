@@ -263,6 +263,11 @@ class Namespace:
                 self._held = []
             self._held.append(packets)
 
+    def has_held(self) -> bool:
+        """Whether something was emitted to this client before its CONNECT reply (by
+        ``on_connect``): it is held until the reply is sent."""
+        return bool(self._held)
+
     def _release_held(self) -> None:
         held, self._held = self._held or [], None
         for packets in held:

@@ -28,6 +28,10 @@ log = logging.getLogger("wsgi_sio")
 
 NamespaceMatcher = str | Pattern[str] | Callable[[str, Any], bool]
 
+#: seconds between a CONNECT reply and what on_connect emitted, over WebSocket (see
+#: ``EngineSocket.write_alone``): enough for a client to read the reply on its own
+CONNECT_PAUSE = 0.005
+
 
 class Client:
     """The Socket.IO side of one Engine.IO connection: its decoder and its namespaces."""
@@ -371,7 +375,7 @@ class Server:
             # packets); the socket never becomes CONNECTED, so nothing reaches it after.
             client.sockets.pop(nsp, None)
             self._reply(sock, Packet(PacketType.CONNECT, nsp, {"sid": socket.sid}))
-            sock.write_now()
+            sock.write_alone(CONNECT_PAUSE)
             held, socket._held = socket._held or [], None
             for packets in held:
                 sock.send_packets(packets)
@@ -382,7 +386,7 @@ class Server:
         # The acknowledgement leaves alone, before what on_connect emitted: coalescing both in
         # one write is legal, but clients that read one frame at a time and wait for the
         # CONNECT (the official test-suite, many hand-written clients) would miss the rest.
-        sock.write_now()
+        sock.write_alone(CONNECT_PAUSE if socket.has_held() else 0.0)
         socket.state = CONNECTED
         socket._release_held()
 

@@ -307,8 +307,30 @@ def test_client_close_packet_ends_the_session(app: webtest.TestApp, rec: Recorde
     sid = handshake(app)
     assert post(app, sid, "1").body == b"ok"
     assert rec.next_disconnect() == (sid, "transport close")
+    # A GET sent at the same moment as the close (the official suite does so) may arrive just
+    # after it: it gets a noop, as it would have had it come first; then the sid is unknown.
+    assert app.get(url(sid)).body == b"6"
     assert error_of(app.get(url(sid), expect_errors=True)) == (400, {"code": 1, "message": "Session ID unknown"})
     assert error_of(post(app, sid, "4late")) == (400, {"code": 1, "message": "Session ID unknown"})
+
+
+def test_a_get_concurrent_with_the_client_close_gets_a_noop(app: webtest.TestApp, rec: Recorder) -> None:
+    """Whichever of the two the server sees first (the GET waiting, or the close before the
+    GET), the GET is answered with a noop."""
+    sid = handshake(app)
+    results: list[webtest.TestResponse] = []
+    done = threading.Event()
+
+    def get() -> None:
+        results.append(webtest.TestApp(app.app).get(url(sid), expect_errors=True))
+        done.set()
+
+    threading.Thread(target=get, daemon=True).start()
+    assert post(app, sid, "1").body == b"ok"
+    assert done.wait(WAIT), "the GET was not answered"
+    assert (results[0].status_int, results[0].body) == (200, b"6")
+    assert rec.next_disconnect() == (sid, "transport close")
+    assert error_of(app.get(url(sid), expect_errors=True))[1]["code"] == 1
 
 
 def test_server_close_reaches_the_next_get_as_close_packet(app: webtest.TestApp, rec: Recorder,

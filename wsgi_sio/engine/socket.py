@@ -119,12 +119,23 @@ class EngineSocket:
         elif self._poll_waiting:
             self._poll_event.set()
 
-    def write_now(self) -> None:
-        """Over WebSocket, write what is queued in a write of its own, now, instead of with
-        whatever else is queued before the deferred flush (see ``WebSocketTransport.flush``)."""
+    def write_alone(self, pause: float = 0.0) -> None:
+        """Over WebSocket, write what is queued now, in a write of its own, and hold what is
+        queued next for ``pause`` seconds (see ``WebSocketTransport.flush``).
+
+        For the CONNECT reply: clients that await one frame at a time, registering the next
+        listener only once the first frame is handled, lose every frame that arrived in the
+        same read as it (the official test-suite does this, and so do many hand-written
+        clients). A separate write is not enough when the client is slower to read than we
+        are to write the next frame; a pause, once per namespace connection and only when
+        something follows, is.
+        """
         ws = self.ws
-        if ws is not None:
-            ws.flush_now(self)
+        if ws is None:
+            return
+        ws.flush_now(self)
+        if pause > 0 and ws.hold():
+            self.server.scheduler.call_later(pause, lambda: ws.flush_now(self))
 
     def take_outgoing(self) -> list[Packet]:
         with self._lock:
@@ -306,6 +317,13 @@ class EngineSocket:
             else:
                 ws.close(1000)
             self.server.forget(self)
+        elif (self.session.close_reason == states.TRANSPORT_CLOSE and not self._poll_waiting
+              and self._poll_event is not None):
+            # The client POSTed its close: a GET it sent at the same moment, on another
+            # connection, may arrive just after. It gets a noop, as it would have had it come
+            # first, not "Session ID unknown"; nothing queued is for a client that left.
+            self.session.drain()
+            self.server.scheduler.call_later(self.server.close_grace, lambda: self.server.forget(self))
         elif (self._poll_waiting or not self.session.outgoing
               or self.session.outgoing[-1].type is not PacketType.CLOSE):
             # Nothing for the client to learn (a ping timeout, a transport error): its next

@@ -38,7 +38,7 @@ class ConnectionGone(Exception):
 
 class WebSocketTransport:
     __slots__ = ("conn", "runtime", "decoder", "max_backlog", "closed", "owner", "_closing",
-                 "_scheduled", "_writer", "_backlog", "_backlog_size", "_pending")
+                 "_scheduled", "_holding", "_writer", "_backlog", "_backlog_size", "_pending")
 
     def __init__(self, conn: RawConnection, runtime: Any, max_message_size: int,
                  max_backlog: int = 4_000_000) -> None:
@@ -51,6 +51,7 @@ class WebSocketTransport:
         self.owner: EngineSocket | None = None
         self._closing = False
         self._scheduled = False
+        self._holding = False
         self._writer = False
         self._backlog: list[bytes] | None = None  # made when a client first falls behind
         self._backlog_size = 0
@@ -74,12 +75,22 @@ class WebSocketTransport:
         self._scheduled = True
         self.runtime.defer(self._write_queued, sock)
 
+    def hold(self) -> bool:
+        """Write nothing that is queued until the next ``flush_now``. False if closed."""
+        if self.closed:
+            return False
+        self._holding = True
+        return True
+
     def flush_now(self, sock: EngineSocket) -> None:
         self._scheduled = False
+        self._holding = False
         self._write_queued(sock)
 
     def _write_queued(self, sock: EngineSocket) -> None:
         self._scheduled = False
+        if self._holding:
+            return  # flush_now will write it all
         packets = sock.take_outgoing()
         if packets:
             self._write(b"".join([_frame(p) for p in packets]), sock)
