@@ -4,12 +4,15 @@ Requests under the server's path (``/socket.io/`` by default, matched by prefix 
 reference server does) are answered by the Socket.IO server. Every other request goes to the
 wrapped application and its response comes back untouched: status, headers, a streaming
 body and its ``close()`` are the app's own, because the app's iterable is returned as is.
+One exception: a ``Connection: close`` that the server would close after without saying it
+(RFC 9112 §9.6; pywsgi-based handlers other than wsgi_sio's) is added to the headers.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
+from . import runtime
 from .server import Server
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -21,10 +24,16 @@ class SocketIOMiddleware:
     def __init__(self, app: WSGIApp | None, server: Server) -> None:
         self.app = app
         self.server = server
+        # Before any request: gevent-websocket's handler would upgrade requests on our path
+        # itself, and answer a malformed one with a 500 (see runtime.claim_path).
+        runtime.claim_path(server.engine.handles)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if self.server.engine.handles(environ.get("PATH_INFO", "")):
-            return self.server.engine.handle_request(environ, start_response)
+        engine = self.server.engine
+        if engine.handles(environ.get("PATH_INFO", "")):
+            return engine.handle_request(environ, start_response)
+        if environ.get("HTTP_CONNECTION", "").lower() == "close":
+            start_response = engine.runtime.say_close(start_response)
         if self.app is None:
             start_response("404 Not Found", [("Content-Type", "text/plain; charset=UTF-8")])
             return [b"Not Found"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import weakref
 from typing import Any, Callable, Protocol
 
 
@@ -79,9 +80,49 @@ class Runtime:
         """Make sure the server lets us do the WebSocket handshakes on our path (see green)."""
         return True
 
+    def say_close(self, start_response: Callable[..., Any]) -> Callable[..., Any]:
+        """``start_response`` for a request that asked for ``Connection: close``, made to say
+        so in the response where the server would close without saying it (see green).
+        Unchanged here: wsgiref-based servers refuse hop-by-hop headers from applications."""
+        return start_response
+
+    def limit_chunks(self, environ: dict[str, Any], limit: int,
+                     too_large: Callable[[int], Exception]) -> None:
+        """Have a chunked request body refuse, with ``too_large(size)`` raised from its read, a
+        chunk announced larger than ``limit`` instead of waiting for it (see green)."""
+
     def on_worker_exit(self, environ: dict[str, Any], callback: Callable[[], Any]) -> None:
         """Run ``callback`` when the worker serving ``environ`` is told to stop gracefully
         (SIGTERM to a gunicorn worker; see green). Nothing to hook under threads."""
+
+
+_claims: list[weakref.WeakMethod[Callable[[str], bool]]] = []
+
+
+def claim_path(handles: Callable[[str], bool]) -> None:
+    """Declare the requests for which ``handles(PATH_INFO)`` is true wsgi_sio's own, before any
+    request arrives.
+
+    gevent-websocket's handler upgrades WebSocket requests on any path before the application
+    runs, and answers a malformed one with a 500; on a claimed path it leaves the request to
+    wsgi_sio (``green`` installs the hook it asks). ``handles`` is a bound method, held weakly:
+    a server that is gone claims nothing.
+    """
+    _claims[:] = [ref for ref in _claims if ref() is not None]
+    ref = weakref.WeakMethod(handles)  # type: ignore[arg-type]
+    if ref not in _claims:
+        _claims.append(ref)
+    if "gevent" in sys.modules:
+        from . import green  # noqa: F401 (importing it installs the hook)
+
+
+def claimed(path: str) -> bool:
+    """Whether a live wsgi_sio server has claimed ``path`` (see :func:`claim_path`)."""
+    for ref in _claims:
+        handles = ref()
+        if handles is not None and handles(path):
+            return True
+    return False
 
 
 def _gevent_in_use() -> bool:
