@@ -11,12 +11,23 @@ Two gevent front ends are supported:
   already sent the 101 before the application runs. wsgi_sio then takes over the socket from its
   ``WebSocket`` object and does its own framing, since that object's framing has no size limits,
   sends no close code and unmasks byte by byte.
+
+Importing this module installs a class-level ``pre_start_hook`` on gevent's ``WSGIServer``,
+the hook gevent-websocket's handler asks before upgrading: requests on a path a wsgi_sio
+server has claimed (``runtime.claim_path``) are left to wsgi_sio, from the first request on.
+
+:class:`WSGIHandler` bounds how long a client may take to send a request: its head (request
+line and headers, keep-alive idle time included) and its body each have a deadline, so a
+client that sends part of a request and goes silent, or sends a byte at a time, holds no
+greenlet and no descriptor for long. And it says ``Connection: close`` whenever it closes
+after a response (RFC 9112 §9.6), which pywsgi does not for HTTP/1.1.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import sys
 import time
 import types
 from typing import Any, Callable
@@ -26,6 +37,7 @@ import gevent.event
 import gevent.lock
 from gevent import pywsgi
 
+from . import runtime as runtime_mod
 from .runtime import Runtime
 
 log = logging.getLogger("wsgi_sio")
@@ -74,6 +86,16 @@ class GeventRuntime(Runtime):
     def claim_upgrades(self, environ: dict[str, Any], start_response: Callable[..., Any],
                        handles: Callable[[str], bool]) -> bool:
         return claim_upgrades(environ, start_response, handles)
+
+    def say_close(self, start_response: Callable[..., Any]) -> Callable[..., Any]:
+        return say_close(start_response)
+
+    def limit_chunks(self, environ: dict[str, Any], limit: int,
+                     too_large: Callable[[int], Exception]) -> None:
+        body = environ.get("wsgi.input")
+        if isinstance(body, BoundedInput) and body.chunked_input:
+            body.limit = limit
+            body.too_large = too_large
 
     def on_worker_exit(self, environ: dict[str, Any], callback: Callable[[], Any]) -> None:
         if "gunicorn/" in str(environ.get("SERVER_SOFTWARE", "")):  # "gevent/.. gunicorn/.."
@@ -184,9 +206,17 @@ def claim_upgrades(environ: dict[str, Any], start_response: Callable[..., Any],
     That handler upgrades before the application runs, on any path, and answers a malformed
     key with a 500. Through its documented ``pre_start_hook`` we tell it to pass requests on
     our path to the application untouched, so wsgi_sio does those handshakes itself (with 400 /
-    426 answers). Other paths keep gevent-websocket's behaviour. Returns True once installed
-    (or when there is nothing to claim).
+    426 answers). Other paths keep gevent-websocket's behaviour.
+
+    The class-level hook installed at import answers for every server from its first request,
+    once the path is claimed (``runtime.claim_path``: the middleware does it when it is made,
+    ``python -m wsgi_sio`` before it serves). This runs at an engine's first request, for what
+    that cannot reach: an engine mounted without the middleware, or a server with a hook of
+    its own as an instance attribute (gevent-websocket's ``WebSocketServer`` always sets one,
+    None unless given), which hides the class-level one; ours is chained in front of it.
+    Returns True once done (or when there is nothing to claim).
     """
+    runtime_mod.claim_path(handles)
     ws = environ.get("wsgi.websocket")
     # gevent-websocket calls the app of an upgraded request with a start_response of its own
     handler = ws.handler if ws is not None else getattr(start_response, "__self__", None)
@@ -197,16 +227,77 @@ def claim_upgrades(environ: dict[str, Any], start_response: Callable[..., Any],
         return True  # not gevent-websocket's handler: nothing upgrades behind our back
     previous = getattr(server, "pre_start_hook", None)
     if getattr(previous, "wsgi_sio", False):
-        return True
+        return True  # the class-level hook, or one chained here before
 
     def pre_start_hook(h: Any) -> bool:
-        if handles(h.environ.get("PATH_INFO", "")):
+        if runtime_mod.claimed(h.environ.get("PATH_INFO", "")):
             return True
         return bool(previous(h)) if previous is not None else False
 
     pre_start_hook.wsgi_sio = True  # type: ignore[attr-defined]
     server.pre_start_hook = pre_start_hook
     return True
+
+
+def _install_pre_start_hook() -> None:
+    """Give gevent's ``WSGIServer`` class the ``pre_start_hook`` that gevent-websocket's handler
+    asks (``server.pre_start_hook(handler)``: true leaves the request to the application).
+
+    On the class, so it holds for every server, made before or after, from its first request:
+    gunicorn's ``GeventWebSocketWorker`` makes its server itself. An instance attribute still
+    wins (see :func:`claim_upgrades`), and a class-level hook already there is asked after ours.
+    """
+    previous = pywsgi.WSGIServer.__dict__.get("pre_start_hook")
+    if getattr(previous, "wsgi_sio", False):
+        return
+    previous_hook = getattr(previous, "__func__", previous)
+
+    def pre_start_hook(handler: Any) -> bool:
+        if runtime_mod.claimed(handler.environ.get("PATH_INFO", "")):
+            return True
+        return bool(previous_hook(handler)) if previous_hook is not None else False
+
+    pre_start_hook.wsgi_sio = True  # type: ignore[attr-defined]
+    pywsgi.WSGIServer.pre_start_hook = staticmethod(pre_start_hook)  # type: ignore[attr-defined]
+
+
+_install_pre_start_hook()
+
+
+class _SaysClose:
+    """The ``start_response`` of a pywsgi-based handler other than ours (gevent-websocket's,
+    gunicorn's), for a request that asked for ``Connection: close``.
+
+    pywsgi then closes after the response but, for HTTP/1.1, does not say so; a keep-alive
+    client (Node 19+'s agent) reuses the dead socket and fails with "socket hang up". An
+    application's ``Connection: close`` is written as given and honoured, so add it. Keeps the
+    handler as ``__self__``, as the bound method it stands for does, for the checks that ask
+    which server is running the request (:func:`websocket_capable`, :func:`raw_connection`).
+    """
+
+    __slots__ = ("__self__", "_start_response")
+
+    def __init__(self, start_response: Callable[..., Any]) -> None:
+        self._start_response = start_response
+        self.__self__ = start_response.__self__  # type: ignore[attr-defined]
+
+    def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        for name, _ in headers:
+            if name.lower() == "connection":
+                break
+        else:
+            headers = [*headers, ("Connection", "close")]
+        return self._start_response(status, headers, exc_info)
+
+
+def say_close(start_response: Callable[..., Any]) -> Callable[..., Any]:
+    """``start_response`` for a request that asked for ``Connection: close`` (RFC 9112 §9.6:
+    the response says it too). Our :class:`WSGIHandler` says it by itself; other pywsgi-based
+    handlers need the header from the application; other servers are left alone."""
+    handler = getattr(start_response, "__self__", None)
+    if isinstance(handler, WSGIHandler) or not isinstance(handler, pywsgi.WSGIHandler):
+        return start_response
+    return _SaysClose(start_response)
 
 
 def raw_connection(environ: dict[str, Any], start_response: Callable[..., Any]) -> RawConnection | None:
@@ -329,7 +420,151 @@ class RequestHeaders:
         return self.get("content-type")
 
 
+class RequestBodyTimeout(TimeoutError):
+    """The request body did not arrive within the handler's ``body_timeout``."""
+
+
+class _HeadExpired(BaseException):
+    """Thrown into a handler whose request head is late (BaseException: through pywsgi's
+    ``except Exception``), caught in ``WSGIHandler.handle_one_request``."""
+
+
+class _BodyExpired(BaseException):
+    """Thrown into a read whose body is late; raised on as :class:`RequestBodyTimeout`."""
+
+
+_HEX = b"0123456789abcdefABCDEF"
+
+
+class BoundedInput(pywsgi.Input):
+    """pywsgi's ``wsgi.input``, with the arrival of the body bounded in time, and chunks in size.
+
+    * ``timeout``: the whole body must arrive within this many seconds of its first read. Each
+      read that may wait runs under a timer for what is left of that deadline, so a client
+      sending a byte at a time cannot stretch it (a per-``recv`` socket timeout would restart
+      with every byte). Past the deadline the read raises :class:`RequestBodyTimeout`, and so
+      does every later one.
+    * ``limit``: a chunk announced larger than this is refused from its size line, by raising
+      ``too_large(size)``, instead of waiting for its data. The Engine.IO server sets it to its
+      polling limit (``GeventRuntime.limit_chunks``: 413); otherwise it is the largest size
+      Python can read at all, and a larger one is a client error (400 from pywsgi), not the
+      OverflowError and 500 it is in pywsgi. Applies to ``read``, which reads chunked bodies
+      at most 64 KiB at a time, however large a chunk and the size asked for.
+    """
+
+    __slots__ = ("deadline", "expired", "limit", "timeout", "too_large")
+
+    def __init__(self, rfile: Any, content_length: int | None, socket: Any = None,
+                 chunked_input: bool = False, timeout: float | None = None) -> None:
+        super().__init__(rfile, content_length, socket=socket, chunked_input=chunked_input)
+        self.timeout = timeout
+        self.deadline: float | None = None
+        self.expired = False
+        self.limit = sys.maxsize
+        self.too_large: Callable[[int], Exception] = _chunk_too_large
+
+    def read(self, length: int | None = None) -> bytes:
+        if self.chunked_input:
+            return self._bounded(BoundedInput._read_chunks, length)
+        return self._bounded(pywsgi.Input.read, length)
+
+    def readline(self, size: int | None = None) -> bytes:
+        return self._bounded(pywsgi.Input.readline, size)
+
+    def _bounded(self, read: Callable[[Any, int | None], bytes], size: int | None) -> bytes:
+        if self.expired:
+            raise self._timeout_error()
+        if self.chunked_input:
+            if self.chunk_length == 0:
+                return b""  # the last chunk is in
+        elif self.content_length is None or self.position >= self.content_length:
+            return b""  # no body, or all of it read: nothing to wait for
+        timeout = self.timeout
+        if timeout is None:
+            return read(self, size)
+        now = time.monotonic()
+        if self.deadline is None:
+            self.deadline = now + timeout
+        left = self.deadline - now
+        if left <= 0:
+            self.expired = True
+            raise self._timeout_error()
+        # A raw loop timer: a third of what a gevent.Timeout costs, on every polling POST.
+        timer = gevent.get_hub().loop.timer(left)
+        timer.start(gevent.getcurrent().throw, _BodyExpired)
+        try:
+            return read(self, size)
+        except _BodyExpired:
+            self.expired = True
+            raise self._timeout_error() from None
+        finally:
+            timer.close()
+
+    def _timeout_error(self) -> RequestBodyTimeout:
+        return RequestBodyTimeout(f"request body not received within {self.timeout:g} s")
+
+    def _read_chunks(self, length: int | None) -> bytes:
+        """pywsgi's chunked read, one chunk at a time, each size checked against ``limit``
+        before pywsgi waits for that chunk's data."""
+        parts = []
+        want = length if length is not None and length >= 0 else None
+        while self.chunk_length != 0 and (want is None or want > 0):
+            if self.position >= self.chunk_length:  # a chunk-size line is next
+                size = self._next_chunk_size()
+                # A complete size line: read that chunk (a last chunk: its trailers). Not
+                # all arrived yet: let pywsgi read the line and one byte, then check.
+                step = min(size, _READ_STEP) if size else 1
+            else:
+                step = min(self.chunk_length - self.position, _READ_STEP)
+            data = pywsgi.Input.read(self, step if want is None else min(step, want))
+            if self.chunk_length > self.limit:
+                raise self.too_large(self.chunk_length)
+            if not data:
+                break
+            parts.append(data)
+            if want is not None:
+                want -= len(data)
+        return b"".join(parts)
+
+    def _next_chunk_size(self) -> int | None:
+        """The size on the chunk-size line ahead, when all of it is in the buffer (waits, under
+        the deadline, only when the buffer is empty); too_large raised as soon as the digits
+        seen say more than ``limit``. None: not all there yet, or malformed (pywsgi answers
+        400 for that when it reads the line)."""
+        ahead = self.rfile.peek(1)[:18]
+        digits = len(ahead) - len(ahead.lstrip(_HEX))
+        if not 0 < digits <= 16:  # pywsgi refuses more than 16 hex digits itself
+            return None
+        size = int(ahead[:digits], 16)  # more digits can only make it larger
+        if size > self.limit:
+            raise self.too_large(size)
+        return size if ahead[digits:digits + 1] in (b"\r", b";") else None
+
+
+#: the most a chunked read asks pywsgi for at once
+_READ_STEP = 65536
+
+
+def _chunk_too_large(size: int) -> Exception:
+    # pywsgi's own error for bad chunked input: if the application lets it through, pywsgi
+    # answers 400 (when no response has started) and closes the connection.
+    return pywsgi._InvalidClientInput(f"chunk size {size} too large")
+
+
+def _caused_by_body_timeout(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a :class:`RequestBodyTimeout` (Django
+    re-raises a failed body read as ``UnreadablePostError``)."""
+    for _ in range(8):
+        if exc is None:
+            return False
+        if isinstance(exc, RequestBodyTimeout):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 _date_cache: list[Any] = [0, b""]
+_TIMEOUT_BODY = b"Request body not received in time"
 
 
 class WSGIHandler(pywsgi.WSGIHandler):
@@ -338,25 +573,57 @@ class WSGIHandler(pywsgi.WSGIHandler):
     * Nagle off: a long-poll answer must not wait for the client's delayed ACK.
     * Header and body of a response leave in one write: one segment, one syscall.
     * Request headers parsed by :class:`RequestHeaders` instead of the ``email`` package.
+    * Deadlines for a request's head and body (``header_timeout``, ``body_timeout``); a
+      response after which the connection closes says ``Connection: close``.
     """
 
     #: seconds a request's line and headers may take to arrive, the idle time of a kept-alive
     #: connection between requests included; then the connection is closed. Without it a
     #: client that sends half a request and goes silent (or vanishes) would hold a greenlet
-    #: and a file descriptor for ever. None: no limit. Set per server (``make_server``).
+    #: and a file descriptor for ever. A deadline, not a timeout per read: a byte every second
+    #: does not keep a head coming for ever. None: no limit. Set per server (``make_server``).
     header_timeout: float | None = 60.0
+    #: seconds a request body may take to arrive, from the application's first read of it
+    #: (:class:`BoundedInput`); past it the read raises, the request is answered 408 if the
+    #: application lets the error through, and the connection is closed. None: no limit.
+    body_timeout: float | None = 60.0
+    #: the head's deadline, one per connection: a raw loop timer, as it is restarted and
+    #: stopped on every request. Restarted with ``again`` (its ``repeat`` is the timeout):
+    #: libev's ``start`` after ``stop`` would resume the time left, not start afresh.
+    _head_timer: Any = None
+    close_connection: bool  # pywsgi's, set per request
+    provided_date: Any  # pywsgi's, set per response
 
     def handle(self) -> None:
         try:
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
-        super().handle()
+        try:
+            super().handle()
+        finally:
+            if self._head_timer is not None:
+                self._head_timer.close()
+
+    def handle_one_request(self) -> Any:
+        try:
+            return super().handle_one_request()
+        except _HeadExpired:
+            # The head did not arrive in time: close without an answer (nobody may be
+            # listening, and an idle kept-alive connection is no error).
+            return None
+        finally:
+            if self._head_timer is not None:
+                self._head_timer.stop()
 
     def read_requestline(self) -> Any:
-        # Bounded while the request head arrives; lifted in get_environ, once it is in, since
-        # a long-poll or a WebSocket may then rightly wait much longer.
-        self.socket.settimeout(self.header_timeout)
+        # The head's deadline runs from here (the wait for a kept-alive connection's next
+        # request included) until get_environ, once the headers are in: the application, a
+        # long-poll or a WebSocket may then rightly wait much longer.
+        if self.header_timeout is not None:
+            if self._head_timer is None:
+                self._head_timer = self.server.loop.timer(self.header_timeout, self.header_timeout)
+            self._head_timer.again(gevent.getcurrent().throw, _HeadExpired)
         return super().read_requestline()
 
     def log_request(self) -> None:
@@ -370,7 +637,9 @@ class WSGIHandler(pywsgi.WSGIHandler):
         cannot pose as ``X-Forwarded-For``), repeated headers are joined with ``,`` (cookies
         with ``; ``), Content-Type and Content-Length go to their CGI keys.
         """
-        self.socket.settimeout(None)
+        timer = self._head_timer
+        if timer is not None:
+            timer.stop()  # the head is in
         headers = self.headers
         if not isinstance(headers, RequestHeaders):
             return super().get_environ()
@@ -405,8 +674,12 @@ class WSGIHandler(pywsgi.WSGIHandler):
         sock = self.socket if env.get("HTTP_EXPECT") == "100-continue" else None
         chunked = env.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
         handling_reads = not self._connection_upgrade_requested()
-        self.wsgi_input = pywsgi.Input(self.rfile, self.content_length, socket=sock,
-                                       chunked_input=chunked)
+        if not handling_reads and timer is not None:
+            # a WebSocket keeps its connection, and would keep the timer, for hours
+            timer.close()
+            self._head_timer = None
+        self.wsgi_input = BoundedInput(self.rfile, self.content_length, socket=sock,
+                                       chunked_input=chunked, timeout=self.body_timeout)
         env["wsgi.input"] = self.wsgi_input if handling_reads else self.rfile
         env["wsgi.input_terminated"] = handling_reads
         return env
@@ -423,20 +696,63 @@ class WSGIHandler(pywsgi.WSGIHandler):
         return super()._handle_client_error(ex)
 
     def run_application(self) -> None:
-        super().run_application()
-        # pywsgi then reads and discards whatever body the application left unread, however
-        # large, even when the response said ``Connection: close`` (a 413): the socket would
-        # stay open as long as the client keeps sending. Past a small remainder, or for an
-        # unfinished chunked body, close the connection instead.
+        try:
+            super().run_application()
+        finally:
+            self._settle_body()
+
+    def _settle_body(self) -> None:
+        """Read what the application left of the request body, or decide to close instead.
+
+        pywsgi then reads and discards the rest of the body, however large, even when the
+        response said ``Connection: close`` (a 413): the socket would stay open as long as the
+        client keeps sending. A small remainder is read here, within the body deadline; past
+        MAX_DISCARD, for an unfinished chunked body or one that did not arrive in time, the
+        connection is closed instead, and pywsgi is left nothing to read.
+        """
         body = self.wsgi_input
-        if body is None or self.connection_upgraded:
+        if body is None or self.connection_upgraded or not (body.content_length or body.chunked_input):
             return
-        chunked = getattr(body, "chunked_input", False)
-        left = (body.content_length or 0) - body.position if not chunked else None
-        if self.close_connection or (chunked and body.chunk_length != 0) or (left or 0) > MAX_DISCARD:
+        if self.close_connection or self._unusable(body):
             self.close_connection = True
+        else:
+            try:
+                while body.read(16384):
+                    pass
+            except OSError:  # the rest did not come in time, or the client left
+                self.close_connection = True
+        if self.close_connection:
             body.chunked_input = False
             body.content_length = body.position = 0
+
+    @staticmethod
+    def _unusable(body: Any) -> bool:
+        """Whether what is left of the request body makes the connection unusable: it did not
+        arrive in time, is not worth reading (more than MAX_DISCARD, or chunked), or will not
+        come: the client sent ``Expect: 100-continue`` and was never told to go on, so after
+        a final answer it sends no body (RFC 9110 §10.1.1), and a 100 now would be too late."""
+        if getattr(body, "expired", False) or (body.socket is not None and body.position == 0):
+            return True
+        if body.chunked_input:
+            return bool(body.chunk_length != 0)
+        return (body.content_length or 0) - body.position > MAX_DISCARD
+
+    def handle_error(self, t: Any, v: Any, tb: Any) -> None:
+        # An application that failed because the request body did not arrive in time: the
+        # client's doing, so 408 (RFC 9110 §15.5.9) and no traceback, not a 500.
+        if getattr(self.wsgi_input, "expired", False) and _caused_by_body_timeout(v):
+            log.debug("request body from %s not received in time: %s", self.client_address, v)
+            self.close_connection = True
+            if not self.headers_sent:
+                try:
+                    self.start_response("408 Request Timeout", [
+                        ("Content-Type", "text/plain"), ("Content-Length", str(len(_TIMEOUT_BODY))),
+                        ("Connection", "close")])
+                    self.write(_TIMEOUT_BODY)
+                except OSError:
+                    pass
+            return
+        super().handle_error(t, v, tb)
 
     def finalize_headers(self) -> None:
         if self.provided_date is None:
@@ -447,6 +763,22 @@ class WSGIHandler(pywsgi.WSGIHandler):
             self.response_headers.append((b"Date", _date_cache[1]))
             self.provided_date = True
         super().finalize_headers()
+        if self.code == 101:
+            return
+        if not self.close_connection:
+            body = self.wsgi_input
+            if body is None or not (body.content_length or body.chunked_input) or not self._unusable(body):
+                return
+            self.close_connection = True  # decided now, so that this response can say it
+        # RFC 9112 §9.6: a server that closes after this response says so in it. pywsgi
+        # writes the header for HTTP/1.0 only, and as "keep-alive" when it decided later.
+        headers = self.response_headers
+        for i, (name, value) in enumerate(headers):
+            if name.lower() == b"connection":
+                if value.lower() != b"close":
+                    headers[i] = (name, b"close")
+                return
+        headers.append((b"Connection", b"close"))
 
     def _write_with_headers(self, data: bytes) -> None:
         self.headers_sent = True
@@ -470,10 +802,12 @@ class WSGIHandler(pywsgi.WSGIHandler):
 
 def make_server(app: Callable[..., Any], host: str, port: int, *,
                 header_timeout: float | None = WSGIHandler.header_timeout,
+                body_timeout: float | None = WSGIHandler.body_timeout,
                 **kw: Any) -> pywsgi.WSGIServer:
     """A gevent WSGI server for ``app`` on ``host:port`` (port 0 picks a free one)."""
     if "handler_class" not in kw:
-        kw["handler_class"] = type("WSGIHandler", (WSGIHandler,), {"header_timeout": header_timeout})
+        kw["handler_class"] = type("WSGIHandler", (WSGIHandler,), {
+            "header_timeout": header_timeout, "body_timeout": body_timeout})
     kw.setdefault("log", None)
     kw.setdefault("error_log", log)
     # Raw greenlets for connections: a gevent.Greenlet also records where it was spawned
@@ -523,12 +857,15 @@ def tune_gc() -> None:
 
 
 def serve(app: Callable[..., Any], host: str, port: int, *, access_log: bool = False,
-          handler: str = "pywsgi", header_timeout: float | None = 60.0) -> None:
+          handler: str = "pywsgi", header_timeout: float | None = 60.0,
+          body_timeout: float | None = 60.0) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; then close every Socket.IO client and stop."""
     import signal
 
+    for engine in _engines_of(app):
+        runtime_mod.claim_path(engine.handles)  # before the first request (gevent-websocket)
     options: dict[str, Any] = {"log": "default" if access_log else None,
-                               "header_timeout": header_timeout}
+                               "header_timeout": header_timeout, "body_timeout": body_timeout}
     if handler == "gevent-websocket":
         from geventwebsocket.handler import WebSocketHandler
 
@@ -564,6 +901,8 @@ def _engines_of(app: Any) -> list[Any]:
         seen.add(id(app))
         server = getattr(app, "server", None)
         engine = getattr(server, "engine", None) or getattr(app, "engine", None)
+        if engine is None and hasattr(app, "handles"):
+            engine = app  # an Engine.IO server mounted on its own
         if engine is not None and hasattr(engine, "close_all"):
             found.append(engine)
         app = getattr(app, "app", None)
