@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--header-timeout", type=float, default=60.0,
                         help="seconds a request line and headers may take to arrive, keep-alive "
                              "idle time included (default %(default)s; 0 for no limit)")
+    parser.add_argument("--body-timeout", type=float, default=60.0,
+                        help="seconds a request body may take to arrive, from the application's "
+                             "first read of it (default %(default)s; 0 for no limit)")
     parser.add_argument("--handler", choices=("pywsgi", "gevent-websocket"), default="pywsgi",
                         help="gevent's own handler (default), or gevent-websocket's WebSocketHandler")
     args = parser.parse_args(argv)
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     app = load_app(args.app)
     host, port = parse_bind(args.bind)
     green.serve(app, host, port, access_log=args.access_log, handler=args.handler,
-                header_timeout=args.header_timeout or None)
+                header_timeout=args.header_timeout or None, body_timeout=args.body_timeout or None)
 
 
 if __name__ == "__main__":

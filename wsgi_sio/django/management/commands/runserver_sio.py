@@ -105,6 +105,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
         parser.set_defaults(use_threading=False)
+        parser.add_argument("--header-timeout", type=float, default=60.0,
+                            help="Seconds a request line and headers may take to arrive, keep-alive "
+                                 "idle time included (default %(default)s; 0 for no limit).")
+        parser.add_argument("--body-timeout", type=float, default=60.0,
+                            help="Seconds a request body may take to arrive, from its first read "
+                                 "(default %(default)s; 0 for no limit).")
 
     def get_handler(self, *args: Any, **options: Any) -> Any:
         options = dict(options)
@@ -136,7 +142,9 @@ class Command(BaseCommand):
         log.setLevel(self.options["LOG_LEVEL"])
         try:
             server = green.make_server(handler, self.addr, int(self.port),
-                                       log="default" if self.options["ACCESS_LOG"] else None)
+                                       log="default" if self.options["ACCESS_LOG"] else None,
+                                       header_timeout=options.get("header_timeout", 60.0) or None,
+                                       body_timeout=options.get("body_timeout", 60.0) or None)
             server.start()
         except OSError as exc:
             messages = {
