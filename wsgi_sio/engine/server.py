@@ -171,6 +171,13 @@ class EngineServer:
             # gunicorn's workers handle SIGTERM themselves: close our clients when they do
             self._shutdown_hooked = True
             self.runtime.on_worker_exit(environ, self.shutdown)
+        if environ.get("HTTP_CONNECTION", "").lower() == "close":
+            # RFC 9112 §9.6: the response says it too; gevent-websocket's and gunicorn's
+            # pywsgi handlers close without saying so
+            start_response = self.runtime.say_close(start_response)
+        if "HTTP_TRANSFER_ENCODING" in environ:
+            # a chunk announced past the limit: 413 from its size line, not a wait for it
+            self.runtime.limit_chunks(environ, self.max_http_buffer_size, BodyTooLarge)
         try:
             params = http.parse_query(environ.get("QUERY_STRING", ""))
         except ValueError:
