@@ -564,3 +564,17 @@ def test_allow_request_hook_refuses_with_403_code_4_before_any_handler() -> None
     assert seen == []
     ok = app.get("/engine.io/?EIO=4&transport=polling", headers={"X-Trusted": "yes"})
     assert ok.text.startswith("0{") and len(seen) == 1
+
+
+def test_a_websocket_handshake_environ_is_trimmed_in_place() -> None:
+    """A WebSocket session's request lives as long as it does: its own environ is trimmed
+    instead of copied (no second dict per connection)."""
+    from wsgi_sio.engine.http import session_environ
+
+    environ = {"REQUEST_METHOD": "GET", "HTTP_HOST": "site.example", "HTTP_COOKIE": "sessionid=x",
+               "HTTP_X_FLOOD": "f" * 60_000, "wsgi.input": object()}
+    kept = session_environ(environ, in_place=True)
+    assert kept is environ
+    assert "HTTP_X_FLOOD" not in environ and environ["HTTP_COOKIE"] == "sessionid=x"
+    anonymous = session_environ(dict(environ), anonymous=True, in_place=True)
+    assert "HTTP_COOKIE" not in anonymous and anonymous["HTTP_HOST"] == "site.example"

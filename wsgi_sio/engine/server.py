@@ -238,7 +238,8 @@ class EngineServer:
                           max_payload=self.max_http_buffer_size, upgrades=upgrades,
                           max_queue=self.max_queue, max_queue_bytes=self.max_queue_bytes,
                           upgrade_timeout=self.upgrade_timeout)
-        kept = http.session_environ(environ, anonymous=self.origins.anonymous(environ))
+        kept = http.session_environ(environ, anonymous=self.origins.anonymous(environ),
+                                    in_place=transport == "websocket")
         return EngineSocket(self, session, kept)
 
     def _register(self, sock: EngineSocket) -> None:
