@@ -118,12 +118,17 @@ class Session:
             return False
         outgoing = self.outgoing
         size = self.queued_bytes
-        for packet in packets:
-            data = packet.data
+        if len(packets) == 1:  # nearly always: one text message
+            data = packets[0].data
             if data is not None:
                 size += len(data)
-        if len(outgoing) + len(packets) <= self.max_queue and (
-                size <= self.max_queue_bytes or not outgoing):
+        else:
+            for packet in packets:
+                data = packet.data
+                if data is not None:
+                    size += len(data)
+        if (size <= self.max_queue_bytes or not outgoing) and (
+                len(outgoing) + len(packets) <= self.max_queue):
             outgoing.extend(packets)
             self.queued_bytes = size
             return True
