@@ -98,7 +98,7 @@ class EngineSocket:
             return False
         ws = self.ws
         if ws is not None:
-            if not ws._scheduled:
+            if not ws.flush_due:
                 ws.flush(self)
         elif self._poll_waiting:
             self._poll_event.set()
@@ -109,7 +109,7 @@ class EngineSocket:
         long-poll GET waiting. A volatile emit is dropped when this is False."""
         ws = self.ws
         if ws is not None:
-            return not ws.closed and not ws._closing and not ws._writer
+            return ws.idle()
         return self._poll_waiting and not self.closed
 
     def flush(self) -> None:

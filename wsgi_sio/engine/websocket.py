@@ -38,7 +38,7 @@ class ConnectionGone(Exception):
 
 class WebSocketTransport:
     __slots__ = ("conn", "runtime", "decoder", "max_backlog", "closed", "owner", "_closing",
-                 "_scheduled", "_holding", "_writer", "_backlog", "_backlog_size", "_pending")
+                 "flush_due", "_holding", "_writer", "_backlog", "_backlog_size", "_pending")
 
     def __init__(self, conn: RawConnection, runtime: Any, max_message_size: int,
                  max_backlog: int = 4_000_000) -> None:
@@ -50,7 +50,9 @@ class WebSocketTransport:
         #: the session this transport serves, once attached (not while it is only a probe)
         self.owner: EngineSocket | None = None
         self._closing = False
-        self._scheduled = False
+        #: a deferred write is on its way: queueing more needs no new ``flush`` (read on the
+        #: per-recipient path of every broadcast, so an attribute rather than a method)
+        self.flush_due = False
         self._holding = False
         self._writer = False
         self._backlog: list[bytes] | None = None  # made when a client first falls behind
@@ -70,10 +72,14 @@ class WebSocketTransport:
 
     def flush(self, sock: EngineSocket) -> None:
         """Packets were queued on ``sock``: write them soon."""
-        if self._scheduled or self.closed:
+        if self.flush_due or self.closed:
             return
-        self._scheduled = True
+        self.flush_due = True
         self.runtime.defer(self._write_queued, sock)
+
+    def idle(self) -> bool:
+        """Whether a write now goes straight out: open, and nothing unsent before it."""
+        return not self.closed and not self._closing and not self._writer
 
     def hold(self) -> bool:
         """Write nothing that is queued until the next ``flush_now``. False if closed."""
@@ -83,12 +89,12 @@ class WebSocketTransport:
         return True
 
     def flush_now(self, sock: EngineSocket) -> None:
-        self._scheduled = False
+        self.flush_due = False
         self._holding = False
         self._write_queued(sock)
 
     def _write_queued(self, sock: EngineSocket) -> None:
-        self._scheduled = False
+        self.flush_due = False
         if self._holding:
             return  # flush_now will write it all
         packets = sock.take_outgoing()
