@@ -99,8 +99,8 @@ def test_upgrade_probe_then_upgrade() -> None:
     s.begin_upgrade(101.0)
     assert not s.can_upgrade()
     assert s.next_deadline() == 111.0  # the upgrade timeout comes before the ping
-    assert s.probe(Packet(PacketType.PING, "probe")) == ("reply", Packet(PacketType.PONG, "probe"))
-    assert s.probe(Packet(PacketType.UPGRADE)) == ("upgraded", None)
+    assert s.probe(Packet(PacketType.PING, "probe")) == states.ProbeReply(Packet(PacketType.PONG, "probe"))
+    assert s.probe(Packet(PacketType.UPGRADE)) == states.Upgraded()
     assert (s.transport, s.state, s.upgrades) == ("websocket", states.OPEN, ())
     assert not s.can_upgrade()
 
@@ -108,7 +108,7 @@ def test_upgrade_probe_then_upgrade() -> None:
 def test_upgrade_aborts_on_other_packets_and_on_timeout() -> None:
     s = new()
     s.begin_upgrade(101.0)
-    assert s.probe(Packet(PacketType.MESSAGE, "x")) == ("abort", None)
+    assert s.probe(Packet(PacketType.MESSAGE, "x")) == states.ProbeAborted()
     assert s.transport == "polling" and s.state == states.OPEN and s.can_upgrade()
 
     s.begin_upgrade(102.0)

@@ -16,16 +16,16 @@ from typing import Any, Callable, Iterable
 from .. import runtime as runtime_mod
 from ..protocol import engineio
 from ..protocol import session as states
-from ..protocol.errors import EngineIOError, HandshakeError, WebSocketError
+from ..protocol.errors import EngineIOError, HandshakeError
 from ..protocol.session import Session
-from ..protocol.websocket import accept_handshake, environ_headers
+from ..protocol.websocket import CloseCode, accept_handshake, environ_headers
 from . import http
 from .http import (BAD_HANDSHAKE_METHOD, BAD_REQUEST, FORBIDDEN, UNKNOWN_SID,
                    UNKNOWN_TRANSPORT, UNSUPPORTED_PROTOCOL_VERSION, BodyTooLarge,
                    OriginPolicy, RequestRefused)
 from .scheduler import Scheduler
 from .socket import EngineSocket
-from .websocket import ConnectionGone, WebSocketTransport
+from .websocket import WebSocketTransport
 
 log = logging.getLogger("wsgi_sio")
 
@@ -300,7 +300,7 @@ class EngineServer:
             self.handle_connect(sock)
         except RequestRefused:
             sock.abandon()
-            ws.close(1008, "forbidden")
+            ws.close(CloseCode.POLICY_VIOLATION, "forbidden")
             return []
         self._register(sock)
         sock.attach_websocket(ws)
@@ -373,45 +373,14 @@ class EngineServer:
             # handle.
             ws, refusal = self._accept_websocket(environ, start_response)
             if ws is not None:
-                ws.close(1000)
+                ws.close(CloseCode.NORMAL)
             return refusal or []
         ws, refusal = self._accept_websocket(environ, start_response)
         if ws is None:
             return refusal or []
-        rt = self.runtime
-        sock.session.begin_upgrade(rt.monotonic())
-        sock.probing = ws
-        sock.start()
-        try:
-            while True:
-                packets = ws.read_packets()
-                for packet in packets:
-                    outcome, reply = sock.session.probe(packet)
-                    if outcome == "reply":
-                        ws.send_packet(reply)
-                        sock.end_poll_with_noop()
-                    elif outcome == "upgraded":
-                        sock.attach_websocket(ws)
-                        break
-                    else:
-                        ws.close(1000)
-                        return []
-                else:
-                    continue
-                break
-        except (ConnectionGone, WebSocketError, EngineIOError) as exc:
-            sock.session.abort_upgrade()
-            if isinstance(exc, WebSocketError):
-                ws.close(exc.code, exc.reason)
-            else:
-                ws.close(1000)
-            return []
-        # Packets that came in the same batch after ``5`` belong to the session now.
-        rest = packets[packets.index(packet) + 1:]
-        if rest:
-            sock.receive(rest)
-        sock.serve_websocket(ws)
+        sock.upgrade_to(ws)
         return []
+
 
 def _reason(status: int) -> str:
     return {400: "Bad Request", 426: "Upgrade Required"}.get(status, "Bad Request")

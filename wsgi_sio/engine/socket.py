@@ -13,19 +13,32 @@ the reading of that ack, and never another client.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from ..protocol import session as states
 from ..protocol.engineio import Packet, PacketType
-from ..protocol.session import Session
-
 from ..protocol.errors import EngineIOError, WebSocketError
-from .websocket import ConnectionGone
+from ..protocol.session import ProbeReply, Session, Upgraded
+from ..protocol.websocket import CloseCode
+from ..runtime import Runtime
+from .scheduler import Scheduler, Timer
+from .websocket import ConnectionGone, WebSocketTransport
 
-if TYPE_CHECKING:
-    from .scheduler import Timer
-    from .server import EngineServer
-    from .websocket import WebSocketTransport
+
+class Host(Protocol):
+    """What a socket asks of the server that made it (an ``EngineServer``), typed here so
+    that this module need not import the server, which imports it."""
+
+    close_grace: float
+
+    @property
+    def runtime(self) -> Runtime: ...
+    @property
+    def scheduler(self) -> Scheduler: ...
+    def forget(self, sock: EngineSocket) -> None: ...
+    def handle_message(self, sock: EngineSocket, data: str | bytes) -> None: ...
+    def handle_close(self, sock: EngineSocket) -> None: ...
+    def handle_disconnect(self, sock: EngineSocket, reason: str) -> None: ...
 
 log = logging.getLogger("wsgi_sio")
 
@@ -42,7 +55,7 @@ class EngineSocket:
                  "_inbox", "_worker_running", "probing", "context", "_reader", "_reader_busy",
                  "_substitute", "_alarm", "_rx", "_rx_pos")
 
-    def __init__(self, server: EngineServer, session: Session, environ: dict[str, Any]) -> None:
+    def __init__(self, server: Host, session: Session, environ: dict[str, Any]) -> None:
         self.server = server
         self.session = session
         self.sid = session.sid
@@ -80,7 +93,7 @@ class EngineSocket:
         """Queue one message for the client. False when the connection is gone."""
         return self.send_packets((Packet(PacketType.MESSAGE, data),))
 
-    def send_packets(self, packets: list[Packet]) -> bool:
+    def send_packets(self, packets: list[Packet] | tuple[Packet, ...]) -> bool:
         """Queue packets for the client. False when the connection is gone.
 
         This runs once per recipient of every broadcast; the session's ``queue`` keeps the
@@ -256,7 +269,7 @@ class EngineSocket:
             self._read(ws)
         finally:
             self._reader = None
-            ws.close(1000)
+            ws.close(CloseCode.NORMAL)
 
     def _read(self, ws: WebSocketTransport) -> None:
         try:
@@ -313,9 +326,9 @@ class EngineSocket:
         if ws is not None:
             ws.flush_now(self)  # the close packet goes before the Close frame
             if self.session.close_reason == states.SERVER_SHUTTING_DOWN:
-                ws.close(1001, "going away")  # RFC 6455 §7.4.1
+                ws.close(CloseCode.GOING_AWAY, "going away")  # RFC 6455 §7.4.1
             else:
-                ws.close(1000)
+                ws.close(CloseCode.NORMAL)
             self.server.forget(self)
         elif (self.session.close_reason == states.TRANSPORT_CLOSE and not self._poll_waiting
               and self._poll_event is not None):
@@ -335,7 +348,7 @@ class EngineSocket:
             # A close packet waits for the client's next poll; keep the sid known until then.
             self.server.scheduler.call_later(self.server.close_grace, lambda: self.server.forget(self))
         if self.probing is not None:
-            self.probing.close(1000)
+            self.probing.close(CloseCode.NORMAL)
         # Said at once, so that a handler waiting for this client's acknowledgement stops
         # waiting now; the disconnect handlers themselves run in order, after the queued work.
         self.server.handle_close(self)
@@ -406,7 +419,7 @@ class EngineSocket:
         probe = self.probing
         if probe is not None and self.session.upgrade_deadline is None and self.ws is not probe:
             self.probing = None  # the upgrade timed out: polling goes on
-            probe.close(1000)
+            probe.close(CloseCode.NORMAL)
         self._arm()
 
     # -- long-polling -----------------------------------------------------------------------
@@ -456,6 +469,49 @@ class EngineSocket:
 
     def end_post(self) -> None:
         self._post_active = False
+
+    def upgrade_to(self, ws: WebSocketTransport) -> None:
+        """Probe ``ws`` (the upgrade of the spec) and, once the client sends ``5``, serve the
+        session over it until it ends; runs in the upgrade request's greenlet.
+
+        Polling goes on meanwhile. The probe ends with the client's ``5``, anything else on
+        ``ws`` (abandoned: polling goes on, ``ws`` is closed), the connection's end, or
+        ``upgrade_timeout`` (see ``_on_timer``).
+        """
+        self.session.begin_upgrade(self.runtime.monotonic())
+        self.probing = ws
+        self._arm()
+        try:
+            rest = self._probe(ws)
+        except (ConnectionGone, WebSocketError, EngineIOError) as exc:
+            self.session.abort_upgrade()
+            if isinstance(exc, WebSocketError):
+                ws.close(exc.code, exc.reason)
+            else:
+                ws.close(CloseCode.NORMAL)
+            return
+        if rest is None:
+            ws.close(CloseCode.NORMAL)
+            return
+        if rest:
+            self.receive(rest)  # what came in the same read as the ``5`` is the session's now
+        self.serve_websocket(ws)
+
+    def _probe(self, ws: WebSocketTransport) -> list[Packet] | None:
+        """Read the probing transport until the upgrade completes: the packets read after the
+        ``5``, or None when the probe was abandoned."""
+        while True:
+            packets = ws.read_packets()
+            for i, packet in enumerate(packets):
+                outcome = self.session.probe(packet)
+                if type(outcome) is ProbeReply:
+                    ws.send_packet(outcome.packet)
+                    self.end_poll_with_noop()
+                elif type(outcome) is Upgraded:
+                    self.attach_websocket(ws)
+                    return packets[i + 1:]
+                else:
+                    return None
 
     def attach_websocket(self, ws: WebSocketTransport) -> None:
         """Make ``ws`` the transport (a direct WebSocket session, or a completed upgrade)."""

@@ -7,16 +7,32 @@ The request's own greenlet reads and decodes frames. Writing is described above
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..protocol import engineio
 from ..protocol import session as states
 from ..protocol import websocket as wsproto
 from ..protocol.errors import EngineIOError, WebSocketError
+from ..protocol.websocket import CloseCode
 
-if TYPE_CHECKING:
-    from ..green import RawConnection
-    from .socket import EngineSocket
+
+class ByteStream(Protocol):
+    """The connection under the transport, as the server's front end hands it over (under
+    gevent, ``wsgi_sio.green``'s raw connection). Typed here, below its implementations."""
+
+    def recv(self, size: int) -> bytes: ...
+    def sendall(self, data: bytes) -> None: ...
+    def send_nowait(self, data: bytes) -> int: ...
+    def close(self) -> None: ...
+
+
+class Owner(Protocol):
+    """What the transport asks of the session it serves (an ``EngineSocket``)."""
+
+    sid: str
+
+    def take_outgoing(self) -> list[engineio.Packet]: ...
+    def close(self, reason: str = ..., notify_client: bool = ...) -> None: ...
 
 log = logging.getLogger("wsgi_sio")
 
@@ -40,7 +56,7 @@ class WebSocketTransport:
     __slots__ = ("conn", "runtime", "decoder", "max_backlog", "closed", "owner", "_closing",
                  "flush_due", "_holding", "_writer", "_backlog", "_backlog_size", "_pending")
 
-    def __init__(self, conn: RawConnection, runtime: Any, max_message_size: int,
+    def __init__(self, conn: ByteStream, runtime: Any, max_message_size: int,
                  max_backlog: int = 4_000_000) -> None:
         self.conn = conn
         self.runtime = runtime
@@ -48,7 +64,7 @@ class WebSocketTransport:
         self.max_backlog = max_backlog
         self.closed = False
         #: the session this transport serves, once attached (not while it is only a probe)
-        self.owner: EngineSocket | None = None
+        self.owner: Owner | None = None
         self._closing = False
         #: a deferred write is on its way: queueing more needs no new ``flush`` (read on the
         #: per-recipient path of every broadcast, so an attribute rather than a method)
@@ -70,7 +86,7 @@ class WebSocketTransport:
     # ``3probe``, the Close reply) included: a client that sends pings and never reads would
     # otherwise grow the backlog through them.
 
-    def flush(self, sock: EngineSocket) -> None:
+    def flush(self, sock: Owner) -> None:
         """Packets were queued on ``sock``: write them soon."""
         if self.flush_due or self.closed:
             return
@@ -88,12 +104,12 @@ class WebSocketTransport:
         self._holding = True
         return True
 
-    def flush_now(self, sock: EngineSocket) -> None:
+    def flush_now(self, sock: Owner) -> None:
         self.flush_due = False
         self._holding = False
         self._write_queued(sock)
 
-    def _write_queued(self, sock: EngineSocket) -> None:
+    def _write_queued(self, sock: Owner) -> None:
         self.flush_due = False
         if self._holding:
             return  # flush_now will write it all
@@ -108,7 +124,7 @@ class WebSocketTransport:
         """One raw WebSocket message (TEXT for ``str``, BINARY for ``bytes``)."""
         self._write(_encode_message(data), None)
 
-    def _write(self, data: bytes, sock: EngineSocket | None) -> None:
+    def _write(self, data: bytes, sock: Owner | None) -> None:
         if self.closed:
             return
         if not self._writer:
@@ -137,7 +153,7 @@ class WebSocketTransport:
             self._backlog_size = 0
             self._broken(sock, states.SLOW_CONSUMER)
 
-    def _drain(self, sock: EngineSocket | None) -> None:
+    def _drain(self, sock: Owner | None) -> None:
         try:
             while self._backlog and not self.closed:
                 chunk = b"".join(self._backlog)
@@ -151,13 +167,13 @@ class WebSocketTransport:
             if self._closing:
                 self._shutdown()
 
-    def _broken(self, sock: EngineSocket | None, reason: str = states.TRANSPORT_ERROR) -> None:
+    def _broken(self, sock: Owner | None, reason: str = states.TRANSPORT_ERROR) -> None:
         self._closing = True
         self._shutdown()
         if sock is not None:
             sock.close(reason, notify_client=False)
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Send a Close frame (after anything still queued) and end the connection."""
         if self._closing or self.closed:
             return
@@ -226,7 +242,7 @@ class WebSocketTransport:
                     if packets:
                         self._pending = events[i:]
                         return packets
-                    self.close(1000)
+                    self.close(CloseCode.NORMAL)
                     raise ConnectionGone("close frame")
             if packets:
                 return packets

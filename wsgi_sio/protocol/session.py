@@ -29,15 +29,24 @@ in ``outgoing``. Timers are deadlines the caller asks for (``deadline``) and rep
 
 from __future__ import annotations
 
+import enum
 import json
+from dataclasses import dataclass
 from typing import Iterable
 
 from .engineio import Packet, PacketType
 
-# States
-OPEN = "open"
-UPGRADING = "upgrading"
-CLOSED = "closed"
+class State(enum.Enum):
+    """Where a session stands; compared with ``is``."""
+
+    OPEN = "open"
+    UPGRADING = "upgrading"
+    CLOSED = "closed"
+
+
+OPEN = State.OPEN
+UPGRADING = State.UPGRADING
+CLOSED = State.CLOSED
 
 # Close reasons, as the reference server names them (socket.io DisconnectReason).
 PING_TIMEOUT = "ping timeout"
@@ -48,10 +57,36 @@ FORCED_CLOSE = "forced close"
 SERVER_SHUTTING_DOWN = "server shutting down"
 SLOW_CONSUMER = "slow consumer"
 
+# -- what a packet on the probing transport did (``Session.probe``) --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReply:
+    """The probe ping: send ``packet`` (``3probe``) on the probing transport, and end the
+    pending poll with a noop so that the client can pause polling."""
+
+    packet: Packet
+
+
+@dataclass(frozen=True, slots=True)
+class Upgraded:
+    """The client's ``5``: the probing transport is now the session's transport."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeAborted:
+    """Anything else: the probe is abandoned, the session stays on polling."""
+
+
+ProbeOutcome = ProbeReply | Upgraded | ProbeAborted
+
 _PING = Packet(PacketType.PING)
 _PONG_PROBE = Packet(PacketType.PONG, "probe")
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
+_REPLY = ProbeReply(_PONG_PROBE)
+_UPGRADED = Upgraded()
+_ABORTED = ProbeAborted()
 
 
 class Session:
@@ -226,25 +261,20 @@ class Session:
         self.state = UPGRADING
         self.upgrade_deadline = now + self.upgrade_timeout
 
-    def probe(self, packet: Packet) -> tuple[str, Packet | None]:
-        """Apply a packet received on the probing transport.
-
-        Returns ``("reply", 3probe)`` for the probe ping (the caller also ends any pending poll
-        with ``noop`` so the client can pause polling), ``("upgraded", None)`` when the switch is
-        done, and ``("abort", None)`` for anything else.
-        """
+    def probe(self, packet: Packet) -> ProbeOutcome:
+        """Apply a packet received on the probing transport: see the ``Probe*`` events."""
         if self.state is not UPGRADING:
-            return "abort", None
+            return _ABORTED
         if packet.type is PacketType.PING and packet.data == "probe":
-            return "reply", _PONG_PROBE
+            return _REPLY
         if packet.type is PacketType.UPGRADE:
             self.state = OPEN
             self.transport = "websocket"
             self.upgrades = ()
             self.upgrade_deadline = None
-            return "upgraded", None
+            return _UPGRADED
         self.abort_upgrade()
-        return "abort", None
+        return _ABORTED
 
     def abort_upgrade(self) -> None:
         if self.state is UPGRADING:

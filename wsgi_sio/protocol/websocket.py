@@ -54,6 +54,7 @@ from typing import Any, Union
 from .errors import HandshakeError, LocalProtocolError, WebSocketError
 
 __all__ = [
+    "CloseCode",
     "Opcode",
     "Message",
     "Ping",
@@ -79,6 +80,17 @@ class Opcode(enum.IntEnum):
     CLOSE = 0x8
     PING = 0x9
     PONG = 0xA
+
+
+class CloseCode(enum.IntEnum):
+    """The close codes this server sends (RFC 6455 §7.4.1); a peer may send others."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    INVALID_DATA = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
 
 
 # Dataclasses rather than NamedTuples: tuples compare equal across types, so
@@ -342,27 +354,27 @@ class FrameDecoder:
             length = b1 & 0x7F
             # §5.2: no extension was negotiated, so any RSV bit is an error.
             if b0 & 0x70:
-                raise WebSocketError(1002, "RSV bits set but no extension was negotiated")
+                raise WebSocketError(CloseCode.PROTOCOL_ERROR, "RSV bits set but no extension was negotiated")
             if opcode not in _KNOWN_OPCODES:
-                raise WebSocketError(1002, f"reserved opcode {opcode:#x}")
+                raise WebSocketError(CloseCode.PROTOCOL_ERROR, f"reserved opcode {opcode:#x}")
             # §5.1: a server must fail the connection on an unmasked client frame.
             if not b1 & 0x80:
-                raise WebSocketError(1002, "client frame is not masked")
+                raise WebSocketError(CloseCode.PROTOCOL_ERROR, "client frame is not masked")
             control = opcode & 0x8
             if control:
                 # §5.5: control frames are never fragmented and carry at most 125 bytes.
                 if not fin:
-                    raise WebSocketError(1002, f"fragmented control frame {Opcode(opcode).name}")
+                    raise WebSocketError(CloseCode.PROTOCOL_ERROR, f"fragmented control frame {Opcode(opcode).name}")
                 if length > 125:
                     raise WebSocketError(
-                        1002, f"control frame {Opcode(opcode).name} longer than 125 bytes"
+                        CloseCode.PROTOCOL_ERROR, f"control frame {Opcode(opcode).name} longer than 125 bytes"
                     )
             elif opcode == Opcode.CONTINUATION:
                 if self._msg_opcode is None:
-                    raise WebSocketError(1002, "continuation frame with no message in progress")
+                    raise WebSocketError(CloseCode.PROTOCOL_ERROR, "continuation frame with no message in progress")
             elif self._msg_opcode is not None:
                 raise WebSocketError(
-                    1002, "new data frame while a fragmented message is in progress"
+                    CloseCode.PROTOCOL_ERROR, "new data frame while a fragmented message is in progress"
                 )
 
             header = 2
@@ -377,13 +389,13 @@ class FrameDecoder:
                 length = _U64.unpack_from(buf, pos + 2)[0]
                 header = 10
                 if length >> 63:
-                    raise WebSocketError(1002, "64-bit frame length has its top bit set")
+                    raise WebSocketError(CloseCode.PROTOCOL_ERROR, "64-bit frame length has its top bit set")
             if not control:
                 # Checked before the payload arrives, so the announcement alone costs nothing.
                 total = len(self._msg_buf) + length
                 if total > self.max_message_size:
                     raise WebSocketError(
-                        1009,
+                        CloseCode.MESSAGE_TOO_BIG,
                         f"message of at least {total} bytes exceeds the limit of "
                         f"{self.max_message_size}",
                     )
@@ -409,7 +421,7 @@ class FrameDecoder:
                     self._msg_overhead += header + 4
                     if self._msg_overhead > self.max_fragment_overhead:
                         raise WebSocketError(
-                            1009, "message split into fragments whose headers exceed "
+                            CloseCode.MESSAGE_TOO_BIG, "message split into fragments whose headers exceed "
                             f"{self.max_fragment_overhead} bytes")
                 checked = self._checked
                 self._checked = 0
@@ -435,7 +447,7 @@ class FrameDecoder:
         try:
             self._utf8.decode(unmask(buf[start + done : end], mask))
         except UnicodeDecodeError:
-            raise WebSocketError(1007, "text message is not valid UTF-8") from None
+            raise WebSocketError(CloseCode.INVALID_DATA, "text message is not valid UTF-8") from None
         self._checked = end - start
 
     def _control(self, opcode: int, payload: bytes) -> Event:
@@ -448,14 +460,14 @@ class FrameDecoder:
         if not payload:
             return Close(None, "")
         if len(payload) == 1:
-            raise WebSocketError(1002, "close frame body of 1 byte")
+            raise WebSocketError(CloseCode.PROTOCOL_ERROR, "close frame body of 1 byte")
         code = _U16.unpack_from(payload)[0]
         if not _close_code_valid(code):
-            raise WebSocketError(1002, f"invalid close code {code}")
+            raise WebSocketError(CloseCode.PROTOCOL_ERROR, f"invalid close code {code}")
         try:
             reason = payload[2:].decode("utf-8")
         except UnicodeDecodeError:
-            raise WebSocketError(1007, "close reason is not valid UTF-8") from None
+            raise WebSocketError(CloseCode.INVALID_DATA, "close reason is not valid UTF-8") from None
         return Close(code, reason)
 
     def _data(self, opcode: int, payload: bytes, fin: bool, checked: int) -> Message | None:
@@ -467,7 +479,7 @@ class FrameDecoder:
             try:
                 return Message(payload.decode("utf-8"))
             except UnicodeDecodeError:
-                raise WebSocketError(1007, "text message is not valid UTF-8") from None
+                raise WebSocketError(CloseCode.INVALID_DATA, "text message is not valid UTF-8") from None
 
         if opcode != Opcode.CONTINUATION:
             self._msg_opcode = opcode
@@ -481,7 +493,7 @@ class FrameDecoder:
             try:
                 utf8.decode(payload[checked:] if checked else payload, final=fin)
             except UnicodeDecodeError:
-                raise WebSocketError(1007, "text message is not valid UTF-8") from None
+                raise WebSocketError(CloseCode.INVALID_DATA, "text message is not valid UTF-8") from None
         if not fin:
             return None
 
@@ -539,7 +551,7 @@ def encode_message(data: str | bytes) -> bytes:
     return _HEAD64.pack(first, 127, n) + payload
 
 
-def encode_close(code: int = 1000, reason: str = "") -> bytes:
+def encode_close(code: int = CloseCode.NORMAL, reason: str = "") -> bytes:
     """A Close frame with ``code`` and ``reason`` (§5.5.1).
 
     The reason is cut at a character boundary to fit the 125-byte control frame limit
