@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 log = logging.getLogger("wsgi_sio")
@@ -231,9 +232,7 @@ def session_environ(environ: dict[str, Any], anonymous: bool = False,
     dropped = []
     for key, value in environ.items():
         if type(value) is str:
-            if anonymous and key in CREDENTIAL_HEADERS:
-                dropped.append(key)
-            elif len(value) > MAX_KEPT_VALUE:
+            if anonymous and key in CREDENTIAL_HEADERS or len(value) > MAX_KEPT_VALUE:
                 dropped.append(key)
             elif key.startswith("HTTP_"):
                 headers.append((len(key) + len(value), key))

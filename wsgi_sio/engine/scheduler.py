@@ -10,7 +10,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..runtime import Runtime
 
@@ -22,7 +23,7 @@ def _nothing() -> None:
 
 
 class Timer:
-    __slots__ = ("when", "callback", "cancelled")
+    __slots__ = ("callback", "cancelled", "when")
 
     def __init__(self, when: float, callback: Callable[[], Any]) -> None:
         self.when = when

@@ -13,7 +13,8 @@ the reading of that ack, and never another client.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..protocol import session as states
 from ..protocol.engineio import Packet, PacketType
@@ -50,10 +51,31 @@ class EngineSocket:
     """A connected Engine.IO client. ``sid``, ``environ`` and ``transport`` are public."""
 
     # thousands of these live at once: no per-instance __dict__
-    __slots__ = ("server", "session", "sid", "environ", "runtime", "ws", "closed", "_lock",
-                 "_poll_event", "_poll_waiting", "_post_active", "_noop_pending", "_timer",
-                 "_inbox", "_worker_running", "probing", "context", "_reader", "_reader_busy",
-                 "_substitute", "_alarm", "_rx", "_rx_pos")
+    __slots__ = (
+        "_alarm",
+        "_inbox",
+        "_lock",
+        "_noop_pending",
+        "_poll_event",
+        "_poll_waiting",
+        "_post_active",
+        "_reader",
+        "_reader_busy",
+        "_rx",
+        "_rx_pos",
+        "_substitute",
+        "_timer",
+        "_worker_running",
+        "closed",
+        "context",
+        "environ",
+        "probing",
+        "runtime",
+        "server",
+        "session",
+        "sid",
+        "ws",
+    )
 
     def __init__(self, server: Host, session: Session, environ: dict[str, Any]) -> None:
         self.server = server

@@ -53,8 +53,21 @@ class ConnectionGone(Exception):
 
 
 class WebSocketTransport:
-    __slots__ = ("conn", "runtime", "decoder", "max_backlog", "closed", "owner", "_closing",
-                 "flush_due", "_holding", "_writer", "_backlog", "_backlog_size", "_pending")
+    __slots__ = (
+        "_backlog",
+        "_backlog_size",
+        "_closing",
+        "_holding",
+        "_pending",
+        "_writer",
+        "closed",
+        "conn",
+        "decoder",
+        "flush_due",
+        "max_backlog",
+        "owner",
+        "runtime",
+    )
 
     def __init__(self, conn: ByteStream, runtime: Any, max_message_size: int,
                  max_backlog: int = 4_000_000) -> None:
@@ -248,4 +261,4 @@ class WebSocketTransport:
                 return packets
 
 
-__all__ = ["WebSocketTransport", "ConnectionGone", "WebSocketError", "EngineIOError"]
+__all__ = ["ConnectionGone", "EngineIOError", "WebSocketError", "WebSocketTransport"]

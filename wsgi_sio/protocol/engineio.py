@@ -72,7 +72,7 @@ class Packet:
     server, so the class keeps to ``__slots__`` and does no validation of its own.
     """
 
-    __slots__ = ("type", "data", "wire")
+    __slots__ = ("data", "type", "wire")
 
     type: PacketType
     data: str | bytes | None

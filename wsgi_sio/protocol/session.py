@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .engineio import Packet, PacketType
+
 
 class State(enum.Enum):
     """Where a session stands; compared with ``is``."""
@@ -97,10 +98,25 @@ class Session:
     than allowed to grow the server's memory.
     """
 
-    __slots__ = ("sid", "transport", "state", "ping_interval", "ping_timeout", "max_payload",
-                 "upgrades", "max_queue", "max_queue_bytes", "queued_bytes", "outgoing",
-                 "deadline", "_awaiting_pong", "_ping_fetched", "close_reason",
-                 "upgrade_deadline", "upgrade_timeout")
+    __slots__ = (
+        "_awaiting_pong",
+        "_ping_fetched",
+        "close_reason",
+        "deadline",
+        "max_payload",
+        "max_queue",
+        "max_queue_bytes",
+        "outgoing",
+        "ping_interval",
+        "ping_timeout",
+        "queued_bytes",
+        "sid",
+        "state",
+        "transport",
+        "upgrade_deadline",
+        "upgrade_timeout",
+        "upgrades",
+    )
 
     def __init__(self, sid: str, transport: str, now: float, *, ping_interval: float = 25.0,
                  ping_timeout: float = 20.0, max_payload: int = 1_000_000,

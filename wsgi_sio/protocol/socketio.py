@@ -39,6 +39,7 @@ import enum
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .errors import LocalProtocolError, SocketIOError
@@ -93,6 +94,9 @@ _BINARY_TYPES = (bytes, bytearray, memoryview)
 _ACK_ID = re.compile(f"[0-9]{{0,{MAX_ACK_ID_DIGITS + 1}}}")
 _ATTACHMENT_COUNT = re.compile("[0-9]{0,7}")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+# Both patterns match the empty string, so their ``match`` never returns None; typed so.
+_match_ack_id: Callable[[str, int], re.Match[str]] = _ACK_ID.match  # type: ignore[assignment]
+_match_attachment_count: Callable[[str, int], re.Match[str]] = _ATTACHMENT_COUNT.match  # type: ignore[assignment]
 
 
 class Packet:
@@ -103,7 +107,7 @@ class Packet:
     bytes, bytearray and memoryview objects anywhere in lists, tuples and dict values.
     """
 
-    __slots__ = ("type", "namespace", "data", "id")
+    __slots__ = ("data", "id", "namespace", "type")
 
     type: PacketType
     namespace: str
@@ -438,7 +442,7 @@ class Decoder:
             ack_id = None
             pos = 1
             if text[1] != "[":
-                match = _ACK_ID.match(text, 1)
+                match = _match_ack_id(text, 1)
                 pos = match.end()
                 if text[pos:pos + 1] == "[" and pos - 1 <= MAX_ACK_ID_DIGITS:
                     ack_id = int(match.group())
@@ -458,7 +462,7 @@ class Decoder:
 
         attachments = 0
         if ptype == _BINARY_EVENT or ptype == _BINARY_ACK:
-            match = _ATTACHMENT_COUNT.match(text, pos)
+            match = _match_attachment_count(text, pos)
             digits = match.group()
             end = match.end()
             if not digits or end >= length or text[end] != "-":
@@ -484,7 +488,7 @@ class Decoder:
             pos = end + 1 if comma != -1 else length
 
         ack_id = None
-        match = _ACK_ID.match(text, pos)
+        match = _match_ack_id(text, pos)
         if match.end() > pos:
             digits = match.group()
             if len(digits) > MAX_ACK_ID_DIGITS:

@@ -49,24 +49,24 @@ import hashlib
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .errors import HandshakeError, LocalProtocolError, WebSocketError
 
 __all__ = [
-    "CloseCode",
-    "Opcode",
-    "Message",
-    "Ping",
-    "Pong",
     "Close",
+    "CloseCode",
     "Event",
     "FrameDecoder",
+    "Message",
+    "Opcode",
+    "Ping",
+    "Pong",
     "accept_handshake",
-    "environ_headers",
+    "encode_close",
     "encode_frame",
     "encode_message",
-    "encode_close",
+    "environ_headers",
     "unmask",
 ]
 
@@ -124,7 +124,7 @@ class Close:
     reason: str
 
 
-Event = Union[Message, Ping, Pong, Close]
+Event = Message | Ping | Pong | Close
 
 
 # §1.3: the GUID every server appends to the client's key before hashing.
@@ -139,8 +139,7 @@ def _tokens(value: str) -> set[str]:
 def _http_version_ok(version: str) -> bool:
     """§4.1: the handshake must be HTTP/1.1 or later. Accepts ``HTTP/1.1`` or bare ``1.1``."""
     text = version.strip().upper()
-    if text.startswith("HTTP/"):
-        text = text[5:]
+    text = text.removeprefix("HTTP/")
     major, _, minor = text.partition(".")
     if not (major.isascii() and major.isdigit()) or (
         minor and not (minor.isascii() and minor.isdigit())
@@ -220,7 +219,7 @@ def environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def unmask(payload: bytes, mask: bytes) -> bytes:
+def unmask(payload: bytes | bytearray, mask: bytes) -> bytes:
     """XOR ``payload`` with the 4-byte ``mask`` repeated (§5.3).
 
     Done as one big-integer XOR so the work happens in C at memory speed; a per-byte
