@@ -1,19 +1,26 @@
-"""Concurrency primitives, chosen for the server the app really runs under.
+"""Concurrency primitives and server capabilities, as the layers above ask for them.
 
 wsgi_sio must work unchanged under gevent (pywsgi, gevent-websocket's handler, gunicorn's
 gevent workers) and under plain threaded WSGI servers (Django's ``runserver``, wsgiref), where
 only long-polling is possible. Everything above this module asks a :class:`Runtime` for
-``spawn``, ``Event``, ``Lock`` and ``sleep`` instead of importing gevent or threading, so
-the choice is made once, here. gevent itself is imported only in :mod:`wsgi_sio.green`.
+``spawn``, ``Event``, ``Lock`` and ``sleep``, and for what the server running it can do
+(switch a connection to WebSocket, honour an application's ``Connection: close``), instead of
+importing gevent or threading or asking which server it is.
+
+This module is the bottom of that arrangement: it defines the interface, the threads' runtime
+and the small ``Protocol`` types the engine writes against, and imports neither gevent nor
+:mod:`wsgi_sio.green` (gevent's runtime, which builds on this one). Which runtime serves a
+request is decided one layer up, in :mod:`wsgi_sio.runtime_choice`, the one module that knows
+both, so neither of them has to import the other.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 
 class Waitable(Protocol):
@@ -23,10 +30,35 @@ class Waitable(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+class UpgradedConnection(Protocol):
+    """The byte stream under a request switched to WebSocket (``Runtime.raw_connection``).
+
+    ``handshake_done`` says whether the server's handler has already written the 101
+    (gevent-websocket) or the engine has to (then it calls ``handshake_sent`` after it).
+    """
+
+    handshake_done: bool
+
+    def handshake_sent(self) -> None: ...
+    def recv(self, size: int) -> bytes: ...
+    def sendall(self, data: bytes) -> None: ...
+    def send_nowait(self, data: bytes) -> int: ...
+    def close(self) -> None: ...
+
+
 class Runtime:
-    """Threads: the fallback for servers that are not gevent (long-polling only)."""
+    """Threads: the fallback for servers that are not gevent (long-polling only).
+
+    The methods from ``websocket_capable`` on are the hooks into the server that is running
+    the application, and the class attributes its capabilities; here, the answers of a
+    wsgiref-based server, which can do none of it.
+    """
 
     name = "threading"
+    #: Whether a response may say ``Connection: close`` and the server then closes the
+    #: connection. wsgiref-based servers refuse hop-by-hop headers from applications with a
+    #: 500 (PEP 3333), so a threaded runtime never says it.
+    honours_connection_close = False
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
         thread = threading.Thread(target=fn, args=args, daemon=True)
@@ -71,7 +103,8 @@ class Runtime:
         """Whether the server running us can switch a connection to WebSocket."""
         return False
 
-    def raw_connection(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def raw_connection(self, environ: dict[str, Any],
+                       start_response: Callable[..., Any]) -> UpgradedConnection | None:
         """The raw byte stream under an ``Upgrade: websocket`` request, or None."""
         return None
 
@@ -97,6 +130,7 @@ class Runtime:
 
 
 _claims: list[weakref.WeakMethod[Callable[[str], bool]]] = []
+_claim_listeners: list[Callable[[], None]] = []
 
 
 def claim_path(handles: Callable[[str], bool]) -> None:
@@ -105,15 +139,27 @@ def claim_path(handles: Callable[[str], bool]) -> None:
 
     gevent-websocket's handler upgrades WebSocket requests on any path before the application
     runs, and answers a malformed one with a 500; on a claimed path it leaves the request to
-    wsgi_sio (``green`` installs the hook it asks). ``handles`` is a bound method, held weakly:
-    a server that is gone claims nothing.
+    wsgi_sio (through the hook :mod:`wsgi_sio.green` installs). ``handles`` is a bound method,
+    held weakly: a server that is gone claims nothing. Then the listeners registered with
+    :func:`when_claimed` run.
     """
     _claims[:] = [ref for ref in _claims if ref() is not None]
     ref = weakref.WeakMethod(handles)  # type: ignore[arg-type]
     if ref not in _claims:
         _claims.append(ref)
-    if "gevent" in sys.modules:
-        from . import green  # noqa: F401 (importing it installs the hook)
+    for listener in _claim_listeners:
+        listener()
+
+
+def when_claimed(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` after every :func:`claim_path`.
+
+    How a layer above learns of claims without this module importing it:
+    :mod:`wsgi_sio.runtime_choice` loads gevent's front end then, so that its hook answers
+    for claimed paths from the first request on.
+    """
+    if listener not in _claim_listeners:
+        _claim_listeners.append(listener)
 
 
 def claimed(path: str) -> bool:
@@ -123,33 +169,3 @@ def claimed(path: str) -> bool:
         if handles is not None and handles(path):
             return True
     return False
-
-
-def _gevent_in_use() -> bool:
-    """True when the calling code runs inside a gevent greenlet or gevent has patched threads.
-
-    Either way blocking on a ``threading`` primitive would stall the whole hub, so gevent's own
-    primitives must be used.
-    """
-    gevent = sys.modules.get("gevent")
-    if gevent is None:
-        return False
-    from gevent import monkey
-
-    if monkey.is_module_patched("threading"):
-        return True
-    import greenlet
-
-    return isinstance(greenlet.getcurrent(), gevent.Greenlet)
-
-
-def detect(explicit: str | None = None) -> Runtime:
-    """The runtime to use for requests served by the calling thread or greenlet."""
-    mode = explicit or ("gevent" if _gevent_in_use() else "threading")
-    if mode == "gevent":
-        from .green import GeventRuntime
-
-        return GeventRuntime()
-    if mode == "threading":
-        return Runtime()
-    raise ValueError(f"unknown async_mode {mode!r}: use 'gevent' or 'threading'")

@@ -14,6 +14,7 @@ import secrets
 from typing import Any, Callable, Iterable
 
 from .. import runtime as runtime_mod
+from .. import runtime_choice
 from ..protocol import engineio
 from ..protocol import session as states
 from ..protocol.errors import EngineIOError, HandshakeError
@@ -93,7 +94,7 @@ class EngineServer:
     @property
     def runtime(self) -> runtime_mod.Runtime:
         if self._runtime is None:
-            self._runtime = runtime_mod.detect(self.async_mode)
+            self._runtime = runtime_choice.detect(self.async_mode)
         return self._runtime
 
     @property
@@ -184,7 +185,7 @@ class EngineServer:
             return http.error(start_response, BAD_REQUEST)
         if self.shutting_down and params.get("sid") is None:
             extra = [("Retry-After", "5")]
-            if self.runtime.name == "gevent":
+            if self.runtime.honours_connection_close:
                 extra.append(("Connection", "close"))
             return http.respond(start_response, "503 Service Unavailable",
                                 b'{"code":4,"message":"Server shutting down"}', "application/json",
@@ -267,7 +268,7 @@ class EngineServer:
                           headers: list[tuple[str, str]]) -> list[bytes]:
         body = engineio.encode_payload(packets).encode()
         headers.append(("Cache-Control", "no-store"))
-        if self.shutting_down and self.runtime.name == "gevent":
+        if self.shutting_down and self.runtime.honours_connection_close:
             headers.append(("Connection", "close"))  # let a draining worker's pool empty
         return http.respond(start_response, "200 OK", body, "text/plain; charset=UTF-8", headers)
 
@@ -338,7 +339,7 @@ class EngineServer:
                 # app's ``Connection: close``; wsgiref-based servers (Django's runserver)
                 # reject hop-by-hop headers from apps (PEP 3333) with a 500, so only gevent.
                 extra = list(cors)
-                if self.runtime.name == "gevent":
+                if self.runtime.honours_connection_close:
                     extra.append(("Connection", "close"))
                 return http.respond(start_response, "413 Payload Too Large",
                                     b'{"code":3,"message":"Payload too large"}', "application/json",

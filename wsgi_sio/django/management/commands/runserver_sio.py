@@ -21,8 +21,6 @@ import signal
 import sys
 from typing import Any
 
-import gevent.event
-
 from django.apps import apps
 from django.db import connections
 from django.utils import autoreload
@@ -57,12 +55,6 @@ _PATCHED_MAIN = (
 )
 
 
-def gevent_patched() -> bool:
-    from gevent import monkey
-
-    return monkey.is_module_patched("socket") and monkey.is_module_patched("threading")
-
-
 def reexec_patched() -> None:
     """Replace this process by the same command line with gevent's patching done first."""
     import __main__
@@ -82,23 +74,12 @@ def reexec_patched() -> None:
     os.execv(sys.executable, [sys.executable, *options, "-c", _PATCHED_MAIN, *target, *sys.argv])
 
 
-def has_socketio(app: Any) -> bool:
-    """Whether ``app`` (through wrapping handlers) already mounts a Socket.IO server."""
-    seen = set()
-    while app is not None and id(app) not in seen:
-        seen.add(id(app))
-        if isinstance(app, SocketIOMiddleware):
-            return True
-        app = getattr(app, "application", None) or getattr(app, "app", None)
-    return False
-
-
 class Command(BaseCommand):
     help = ("Starts a lightweight web server on gevent for development, serving the site, "
             "Socket.IO long-polling and WebSocket on one port.")
 
     def run_from_argv(self, argv: list[str]) -> None:
-        if not gevent_patched():
+        if not green.patched():
             reexec_patched()
         super().run_from_argv(argv)
 
@@ -120,7 +101,7 @@ class Command(BaseCommand):
         handler = super().get_handler(*args, **options)
         # WSGI_APPLICATION may already be wsgi_sio.django.get_wsgi_application(); if it is the
         # plain Django one, mount Socket.IO around it here.
-        if not has_socketio(handler):
+        if not green.engines_of(handler):
             from ...discovery import autodiscover
 
             autodiscover()
@@ -140,37 +121,38 @@ class Command(BaseCommand):
         handler = self.get_handler(*args, **options)
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         log.setLevel(self.options["LOG_LEVEL"])
+        listening = False
+
+        def on_listening(host: str, port: int) -> None:
+            nonlocal listening
+            listening = True
+            self.on_bind(str(port))
+            shown = f"[{host}]" if ":" in host else host
+            self.stdout.write(f"wsgi_sio: serving on http://{shown}:{port}/ (site, polling and WebSocket)")
+            self.stdout.flush()
+
         try:
-            server = green.make_server(handler, self.addr, int(self.port),
-                                       log="default" if self.options["ACCESS_LOG"] else None,
-                                       header_timeout=options.get("header_timeout", 60.0) or None,
-                                       body_timeout=options.get("body_timeout", 60.0) or None)
-            server.start()
+            # SIGTERM (a process manager, a container stop) is a graceful stop too: every
+            # client gets its close, new handshakes get 503, and the process exits with
+            # status 0. SIGINT stays Python's: under the autoreloader it must end the main
+            # thread's reloader, not only this serving thread.
+            green.serve(handler, self.addr, int(self.port),
+                        access_log=bool(self.options["ACCESS_LOG"]),
+                        header_timeout=options.get("header_timeout", 60.0) or None,
+                        body_timeout=options.get("body_timeout", 60.0) or None,
+                        on_listening=on_listening, stop_signals=(signal.SIGTERM,),
+                        stop_timeout=2)
         except OSError as exc:
+            if listening:
+                raise
             messages = {
                 errno.EACCES: "You don't have permission to access that port.",
                 errno.EADDRINUSE: "That port is already in use.",
                 errno.EADDRNOTAVAIL: "That IP address can't be assigned to.",
             }
-            self.stderr.write("Error: %s" % messages.get(exc.errno, exc))
+            message = messages.get(exc.errno, str(exc)) if exc.errno is not None else str(exc)
+            self.stderr.write(f"Error: {message}")
             os._exit(1)  # as runserver does: sys.exit does not stop the reloader's thread
-        green.tune_gc()
-        host, port = server.address[:2]
-        self.on_bind(str(port))
-        shown = f"[{host}]" if ":" in host else host
-        self.stdout.write(f"wsgi_sio: serving on http://{shown}:{port}/ (site, polling and WebSocket)")
-        self.stdout.flush()
-        # SIGTERM (a process manager, a container stop) is a graceful stop too: every client
-        # gets its close, new handshakes get 503, and the process exits with status 0.
-        terminated = gevent.event.Event()
-        gevent.signal_handler(signal.SIGTERM, terminated.set)
-        try:
-            terminated.wait()
-        except KeyboardInterrupt:
-            pass
-        log.info("shutting down")
-        green.drain([get_server().engine])
-        server.stop(timeout=2)
         shutdown_message = options.get("shutdown_message", "")
         if shutdown_message:
             self.stdout.write(shutdown_message)
