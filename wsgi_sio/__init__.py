@@ -18,26 +18,25 @@ from typing import TYPE_CHECKING
 from .engine.http import RequestRefused
 from .engine.server import EngineServer
 from .engine.socket import EngineSocket
-from .manager import InProcessManager
+from .managers.in_process import InProcessManager
 from .middleware import SocketIOMiddleware
-from .namespaces import BroadcastOperator, ConnectionRefused, Namespace
-from .server import Server
+from .socketio import BroadcastOperator, ConnectionRefused, Namespace, Server
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .emitter import Emitter as Emitter
-    from .managers import RedisManager as RedisManager
+    from .managers.emitter import Emitter as Emitter
+    from .managers.redis_manager import RedisManager as RedisManager
 
 
 def __getattr__(name: str) -> object:
     # The Redis pieces need the `redis` extra (redis-py, msgpack): imported on first use only.
     if name == "RedisManager":
-        from .managers import RedisManager
+        from .managers.redis_manager import RedisManager
 
         return RedisManager
     if name == "Emitter":
-        from .emitter import Emitter
+        from .managers.emitter import Emitter
 
         return Emitter
     raise AttributeError(f"module 'wsgi_sio' has no attribute {name!r}")

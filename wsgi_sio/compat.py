@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .namespaces import Namespace as _Namespace
 from .protocol.socketio import Packet, PacketType
 
 log = logging.getLogger("wsgi_sio.compat")
 
-__all__ = ["BaseNamespace", "BroadcastMixin", "RoomsMixin", "Namespace"]
+__all__ = ["BaseNamespace", "BroadcastMixin", "Namespace", "RoomsMixin"]
 
 _SERVER_DISCONNECT = "server namespace disconnect"
 
@@ -107,13 +108,15 @@ class BaseNamespace(_Namespace):
 
         return request_of(self)
 
-    def send(self, message: Any, json: bool = False, callback: Callable[..., Any] | None = None) -> None:
+    # gevent-socketio's signature, not the base class's: old code calls it with these names
+    def send(self, message: Any, json: bool = False,  # type: ignore[override]
+             callback: Callable[..., Any] | None = None) -> None:
         super().send(message, callback=callback)
 
     def disconnect(self, silent: bool = False) -> None:  # type: ignore[override]
         """Leave this namespace; ``silent``: without telling the client (no DISCONNECT packet)."""
         if self.connected and not silent:
-            self._send(Packet(PacketType.DISCONNECT, self.namespace))
+            self.send_packet(Packet(PacketType.DISCONNECT, self.namespace))
         self.client.close_namespace(self, _SERVER_DISCONNECT)
 
     def error(self, error_name: str, error_message: str, msg_id: Any = None,
@@ -159,7 +162,7 @@ class RoomsMixin:
                          skip_sid=self.sid)  # type: ignore[attr-defined]
 
 
-def Namespace(name: str) -> Callable[[type], type]:  # noqa: N802 - the old decorator's name
+def Namespace(name: str) -> Callable[[type], type]:
     """django-socketio's class decorator: ``@Namespace('/echo')`` registers the class.
 
     With Django configured it registers with the project's server (``wsgi_sio.django``);

@@ -3,7 +3,7 @@
 The official socket.io-protocol suite (and many hand-written clients) await one frame at a
 time: a frame that arrives in the same read as the CONNECT reply is delivered before the next
 listener exists, and lost. The reply is written alone, and what ``on_connect`` emitted
-follows after a short pause (``wsgi_sio.server.CONNECT_PAUSE``). Coalesced into one write, as
+follows after a short pause (``wsgi_sio.socketio.client.CONNECT_PAUSE``). Coalesced into one write, as
 before, the two frames arrived in one read every time; here most connections must see the
 reply alone (a client descheduled for longer than the pause may still read both at once,
 which is why this does not ask for every one).

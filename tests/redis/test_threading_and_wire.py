@@ -44,7 +44,7 @@ def threaded(redis_url: str, key: str) -> Iterator[tuple[str, wsgi_sio.RedisMana
 def test_threading_runtime_shares_rooms_with_a_gevent_process(threaded, servers, clients,
                                                               redis_url, key):
     url, manager = threaded
-    assert manager._server is not None and manager._server.runtime.name == "threading"
+    assert manager.server is not None and manager.server.runtime.name == "threading"
     polling = clients(url, transports=["polling"])
     gevent_side = clients(servers().url)
     polling.call("join", "mixed")

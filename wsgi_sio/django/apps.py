@@ -14,7 +14,7 @@ class WsgiSioConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
 
         from .discovery import autodiscover
-        from .session_check import on_user_logged_out
+        from .server import on_user_logged_out
 
         user_logged_out.connect(on_user_logged_out, dispatch_uid="wsgi_sio.session_check")
         autodiscover()

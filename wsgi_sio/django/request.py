@@ -45,12 +45,16 @@ def build_request(environ: dict[str, Any]) -> HttpRequest:
     return request
 
 
+#: where a socket keeps its Django request (``Namespace.extras``, the integrations' slot)
+REQUEST_KEY = "django.request"
+
+
 def request_of(socket: wsgi_sio.Namespace) -> HttpRequest:
     """The Django request of any connected socket (also for ``@sio.on`` function handlers)."""
-    request = getattr(socket, "_django_request", None)
+    extras = socket.extras
+    request: HttpRequest | None = extras.get(REQUEST_KEY)
     if request is None:
-        request = build_request(socket.environ)
-        socket._django_request = request  # type: ignore[attr-defined]
+        request = extras[REQUEST_KEY] = build_request(socket.environ)
     return request
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.apps import apps
 from django.db import close_old_connections, connections
 from django.utils.module_loading import import_string
 
 import wsgi_sio
-from wsgi_sio.server import NamespaceMatcher
+from wsgi_sio.socketio import NamespaceMatcher
 
 from . import conf
 from .security import make_allow_request, origin_trusted
@@ -29,27 +30,30 @@ log = logging.getLogger("wsgi_sio")
 
 class DjangoServer(wsgi_sio.Server):
     """A ``wsgi_sio.Server`` that treats each handler call as Django treats a request, and
-    ends the sockets of a login that ends (see :mod:`wsgi_sio.django.session_check`)."""
+    ends the sockets of a login that ends (see :mod:`wsgi_sio.django.session_check`).
+
+    It uses the server's public extension points: ``run_handler``, ``socket_connected`` and
+    ``socket_disconnected``."""
 
     def __init__(self, *, session_check_interval: float | None = 60, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session_check = SessionCheck(self, session_check_interval)
 
-    def _connect(self, client: Any, packet: Any) -> None:
-        super()._connect(client, packet)
-        socket = client.sockets.get(packet.namespace)
-        if isinstance(socket, wsgi_sio.Namespace) and socket.connected and self._checks_sessions:
+    def socket_connected(self, socket: wsgi_sio.Namespace) -> None:
+        super().socket_connected(socket)
+        if self.checks_sessions:
             try:
                 self.session_check.track(socket)
             except Exception:
                 log.exception("cannot read the Django session of socket %s", socket.sid)
 
-    def _call_disconnect(self, socket: wsgi_sio.Namespace, reason: str) -> None:
+    def socket_disconnected(self, socket: wsgi_sio.Namespace, reason: str) -> None:
         self.session_check.untrack(socket)
-        super()._call_disconnect(socket, reason)
+        super().socket_disconnected(socket, reason)
 
     @property
-    def _checks_sessions(self) -> bool:
+    def checks_sessions(self) -> bool:
+        """Whether sockets are tied to logins: with Django's sessions and auth installed."""
         return apps.is_installed("django.contrib.sessions") and apps.is_installed("django.contrib.auth")
 
     def run_handler(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -105,6 +109,15 @@ def get_server() -> DjangoServer:
             if _server is None:
                 _server = build_server()
     return _server
+
+
+def on_user_logged_out(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
+    """``user_logged_out`` receiver: end the sockets of the session being logged out."""
+    server = _server
+    session = getattr(request, "session", None)
+    if server is None or session is None:
+        return
+    server.session_check.end_session(session.session_key)
 
 
 def register_namespace(cls: type[wsgi_sio.Namespace], name: NamespaceMatcher = "/") -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user
@@ -29,16 +29,22 @@ import wsgi_sio
 
 from .request import request_of
 
-if TYPE_CHECKING:
-    from .server import DjangoServer
-
 log = logging.getLogger("wsgi_sio")
 
 
-class SessionCheck:
-    """The logged-in sockets of one server, by session key."""
+#: where a tracked socket keeps its session key (``Namespace.extras``)
+SESSION_KEY = "django.session_key"
 
-    def __init__(self, server: DjangoServer, interval: float | None) -> None:
+
+class SessionCheck:
+    """The logged-in sockets of one server, by session key.
+
+    The server tells it when a socket connects (:meth:`track`) and leaves (:meth:`untrack`):
+    ``DjangoServer`` does so from ``socket_connected`` / ``socket_disconnected``. The
+    ``user_logged_out`` receiver lives with the server (:mod:`.server`), which knows which
+    server is the project's."""
+
+    def __init__(self, server: wsgi_sio.Server, interval: float | None) -> None:
         self.server = server
         self.interval = interval or None
         #: session key -> (user pk, the sockets opened with it)
@@ -62,7 +68,7 @@ class SessionCheck:
         if user is None or session is None or not user.is_authenticated or not session.session_key:
             return
         key = session.session_key
-        socket._session_key = key  # type: ignore[attr-defined]
+        socket.extras[SESSION_KEY] = key
         entry = self.sessions.get(key)
         if entry is None or entry[0] != user.pk:
             entry = self.sessions[key] = (user.pk, set())
@@ -71,7 +77,7 @@ class SessionCheck:
             self._timer = self.server.engine.scheduler.call_later(self.interval, self._due)
 
     def untrack(self, socket: wsgi_sio.Namespace) -> None:
-        key = getattr(socket, "_session_key", None)
+        key = socket.extras.get(SESSION_KEY)
         entry = self.sessions.get(key) if key else None
         if entry is not None:
             entry[1].discard(socket)
@@ -121,13 +127,3 @@ class SessionCheck:
             if self.sessions and self.interval and self._timer is None:
                 self._timer = self.server.engine.scheduler.call_later(self.interval, self._due)
 
-
-def on_user_logged_out(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
-    """``user_logged_out`` receiver: end the sockets of the session being logged out."""
-    from . import server as server_module
-
-    server = server_module._server
-    session = getattr(request, "session", None)
-    if server is None or session is None:
-        return
-    server.session_check.end_session(session.session_key)

@@ -1,8 +1,9 @@
 """Rooms and broadcasts across processes and hosts, through Redis pub/sub.
 
-``RedisManager`` is the in-process manager plus a Redis link: every operation is applied to
-the sockets of this process at once, and published for the other processes, which apply it to
-theirs. The messages are those of Node's ``@socket.io/redis-adapter`` 8.x (see :mod:`.wire`),
+``RedisManager`` has an in-process manager (``local``, for the sockets of this process) and a
+Redis link: every operation is applied to the local sockets at once, and published for the
+other processes, which apply it to theirs. It wraps the local manager rather than inheriting
+from it, so what arrives from Redis is applied with ``self.local`` and never published again. The messages are those of Node's ``@socket.io/redis-adapter`` 8.x (see :mod:`.wire`),
 so wsgi_sio processes, Node socket.io servers with that adapter, and ``@socket.io/redis-emitter``
 (or :class:`wsgi_sio.Emitter`) all share rooms and broadcasts.
 
@@ -25,6 +26,7 @@ disconnected is lost: Redis pub/sub keeps nothing for absent subscribers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -33,20 +35,18 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..manager import InProcessManager, as_set
 from ..protocol.errors import LocalProtocolError
 from ..protocol.socketio import Packet, PacketType
+from ..socketio.namespace import Namespace
+from ..socketio.server import Server
 from . import wire
-
-if TYPE_CHECKING:
-    from ..namespaces import Namespace
-    from ..server import Server
+from .in_process import InProcessManager, as_set
 
 log = logging.getLogger("wsgi_sio.redis")
 
@@ -152,7 +152,7 @@ class _Link:
             log.warning("Redis at %s is back after %.1f s; resubscribed", self.url, lasted)
 
 
-class RedisManager(InProcessManager):
+class RedisManager:
     """``wsgi_sio.Server(manager=wsgi_sio.RedisManager("redis://host:6379/0"))``.
 
     ``key``: channel prefix, as the Node adapter's ``key`` option (default ``"socket.io"``).
@@ -167,7 +167,8 @@ class RedisManager(InProcessManager):
                  requests_timeout: float = 5.0, max_message_size: int = 1_000_000,
                  retry_max_delay: float = 5.0, drop_log_interval: float = 10.0,
                  redis_options: dict[str, Any] | None = None) -> None:
-        super().__init__()
+        #: the sockets and rooms of this process
+        self.local = InProcessManager()
         self.url = url
         self.key = key
         self.requests_timeout = requests_timeout
@@ -182,7 +183,8 @@ class RedisManager(InProcessManager):
         self._sub_client = redis.Redis.from_url(url, **{**options, "socket_timeout": None})
         self._link = _Link(_safe_url(url), self.counters)
         self._drops = _DropLog(drop_log_interval)
-        self._server: Server | None = None
+        #: the server this manager serves, set by :meth:`attach`
+        self.server: Server | None = None
         self._namespaces: set[str] = set()  # whose request/response channels we want
         self._listening: set[str] = set()   # whose request channel the live connection has
         self._channel_kind: dict[bytes, tuple[str, str]] = {}
@@ -195,10 +197,10 @@ class RedisManager(InProcessManager):
     # -- lifecycle ----------------------------------------------------------------------------
 
     def attach(self, server: Server) -> None:
-        if self._server is not None:
+        if self.server is not None:
             raise RuntimeError("a RedisManager serves one Server")
-        self._server = server
-        for name in getattr(server, "_static", {"/": None}):
+        self.server = server
+        for name in server.namespace_paths():
             self._want(name)
         self._ready = self._link.ready = server.runtime.event()
         server.runtime.spawn(self._listen)
@@ -224,7 +226,35 @@ class RedisManager(InProcessManager):
     def add(self, socket: Namespace) -> None:
         if socket.namespace not in self._namespaces:
             self._want(socket.namespace)  # a dynamic namespace seen for the first time
-        super().add(socket)
+        self.local.add(socket)
+
+    def remove(self, socket: Namespace) -> None:
+        self.local.remove(socket)
+
+    def join(self, socket: Namespace, room: str) -> None:
+        self.local.join(socket, room)
+
+    def leave(self, socket: Namespace, room: str) -> None:
+        self.local.leave(socket, room)
+
+    def rooms_of(self, socket: Namespace) -> frozenset[str]:
+        return self.local.rooms_of(socket)
+
+    def get(self, namespace: str, sid: str) -> Namespace | None:
+        """The socket ``sid`` of ``namespace`` if it is in this process."""
+        socket: Namespace | None = self.local.get(namespace, sid)
+        return socket
+
+    def members(self, namespace: str, rooms: str | Iterable[str] | None = None,
+                skip: str | Iterable[str] | None = None) -> list[Namespace]:
+        """The sockets of *this process* in ``rooms`` minus ``skip`` (see ``fetch_sockets``)."""
+        return self.local.members(namespace, rooms, skip)
+
+    def has_room(self, namespace: str, room: str) -> bool:
+        return self.local.has_room(namespace, room)
+
+    def room_names(self, namespace: str) -> set[str]:
+        return self.local.room_names(namespace)
 
     def _want(self, namespace: str) -> None:
         channels = wire.Channels(self.key, namespace)
@@ -237,9 +267,9 @@ class RedisManager(InProcessManager):
 
     def emit(self, packet: Packet, rooms: str | Iterable[str] | None = None,
              skip: str | Iterable[str] | None = None, *, volatile: bool = False) -> int:
-        count = super().emit(packet, rooms, skip, volatile=volatile)
+        count = self.local.emit(packet, rooms, skip, volatile=volatile)
         nsp = packet.namespace
-        if isinstance(rooms, str) and rooms in self.sockets.get(nsp, ()):
+        if isinstance(rooms, str) and self.local.get(nsp, rooms) is not None:
             return count  # one sid, and it is ours: nobody else has it
         room_list = None if rooms is None else sorted(as_set(rooms))
         if room_list == [] or packet.id is not None:
@@ -255,24 +285,24 @@ class RedisManager(InProcessManager):
         return count
 
     def close_room(self, namespace: str, room: str) -> None:
-        super().close_room(namespace, room)
+        self.local.close_room(namespace, room)
         self._request(namespace, {"type": wire.REMOTE_LEAVE, "opts": {"rooms": [room], "except": []},
                                   "rooms": [room]})
 
     def disconnect(self, namespace: str, rooms: str | Iterable[str] | None = None,
                    skip: str | Iterable[str] | None = None) -> None:
-        super().disconnect(namespace, rooms, skip)
+        self.local.disconnect(namespace, rooms, skip)
         self._request(namespace, {"type": wire.REMOTE_DISCONNECT, "opts": _opts(rooms, skip),
                                   "close": False})
 
     def join_many(self, namespace: str, room: str, rooms: str | Iterable[str] | None = None,
                   skip: str | Iterable[str] | None = None) -> None:
-        super().join_many(namespace, room, rooms, skip)
+        self.local.join_many(namespace, room, rooms, skip)
         self._request(namespace, {"type": wire.REMOTE_JOIN, "opts": _opts(rooms, skip), "rooms": [room]})
 
     def leave_many(self, namespace: str, room: str, rooms: str | Iterable[str] | None = None,
                    skip: str | Iterable[str] | None = None) -> None:
-        super().leave_many(namespace, room, rooms, skip)
+        self.local.leave_many(namespace, room, rooms, skip)
         self._request(namespace, {"type": wire.REMOTE_LEAVE, "opts": _opts(rooms, skip), "rooms": [room]})
 
     def join_remote(self, namespace: str, sid: str, room: str) -> None:
@@ -312,7 +342,7 @@ class RedisManager(InProcessManager):
         (``requests_timeout``); a server that does not answer in time is left out, with a
         warning. While Redis is down, only this process's sockets are returned.
         """
-        here = [RemoteSocket(s.sid, namespace, set(s._rooms), _handshake(s), _data(s))
+        here = [RemoteSocket(s.sid, namespace, set(self.local.rooms_of(s)), _handshake(s), _data(s))
                 for s in self.members(namespace, rooms, skip)]
         answers = self._ask(namespace, {"type": wire.REMOTE_FETCH, "opts": _opts(rooms, skip)},
                             timeout, wire.fetch_answer)
@@ -335,7 +365,7 @@ class RedisManager(InProcessManager):
     def _ask(self, namespace: str, request: dict[str, Any], timeout: float | None,
              check: Callable[[wire.Response], Any]) -> list[Any]:
         """Publish ``request``; the answers of the other servers, each checked by ``check``."""
-        assert self._server is not None, "attach the manager to a Server first"
+        assert self.server is not None, "attach the manager to a Server first"
         if not self._link.up:
             return []
         channels = wire.Channels(self.key, namespace)
@@ -345,7 +375,7 @@ class RedisManager(InProcessManager):
             if expected <= 0:
                 return []
             request_id = secrets.token_hex(8)
-            pending = self._pending[request_id] = _Pending(expected, self._server.runtime.event(),
+            pending = self._pending[request_id] = _Pending(expected, self.server.runtime.event(),
                                                            check)
             self._pub.publish(channels.request, wire.dump_json(
                 {"uid": self.uid, "requestId": request_id, **request}))
@@ -384,7 +414,7 @@ class RedisManager(InProcessManager):
     # -- the listener -------------------------------------------------------------------------
 
     def _listen(self) -> None:
-        assert self._server is not None
+        assert self.server is not None
         delay = 0.05
         while not self._closed:
             pubsub = self._sub_client.pubsub(ignore_subscribe_messages=True)
@@ -405,12 +435,12 @@ class RedisManager(InProcessManager):
                 self._listening = set()
                 _quietly(pubsub.close)
             if not self._closed:
-                self._server.runtime.sleep(delay)
+                self.server.runtime.sleep(delay)
                 delay = min(delay * 2, self.retry_max_delay)
 
     def _subscribe_wanted(self, pubsub: Any) -> None:
         # namespaces registered on the server after it was made (the usual order)
-        for name in getattr(self._server, "_static", ()):
+        for name in self.server.namespace_paths() if self.server is not None else ():
             if name not in self._namespaces:
                 self._want(name)
         missing = self._namespaces - self._listening
@@ -474,11 +504,12 @@ class RedisManager(InProcessManager):
             raise wire.WireError("malformed", "namespace does not match the channel")
         room = channel[len(prefix):-1].decode("utf-8", "replace")
         namespace = message.namespace
-        if not self.sockets.get(namespace) or (room and not self.has_room(namespace, room)):
+        local = self.local
+        if not local.sockets.get(namespace) or (room and not local.has_room(namespace, room)):
             return  # no socket here for it
         packet = Packet(PacketType.EVENT, message.namespace, message.data)
         try:
-            InProcessManager.emit(self, packet, message.rooms or None, message.except_ or None,
+            local.emit(packet, message.rooms or None, message.except_ or None,
                                   volatile=message.flags.get("volatile") is True)
         except LocalProtocolError as exc:  # our encoder refused what the checks let through
             raise wire.WireError("malformed", f"cannot deliver: {exc}") from None
@@ -489,12 +520,12 @@ class RedisManager(InProcessManager):
         if request.uid == self.uid:
             self.counters["own"] += 1  # applied here when sent
             return
-        here = InProcessManager
+        local = self.local
         match request:
             case wire.RoomChange():
-                apply = here.join_many if request.join else here.leave_many
+                apply = local.join_many if request.join else local.leave_many
                 for room in request.names:
-                    apply(self, namespace, room, request.rooms or None, request.except_ or None)
+                    apply(namespace, room, request.rooms or None, request.except_ or None)
             case wire.Disconnect():
                 for socket in self.members(namespace, request.rooms or None, request.except_ or None):
                     socket.disconnect()
@@ -509,7 +540,7 @@ class RedisManager(InProcessManager):
                 self._respond(namespace, {"requestId": request.request_id,
                                           "rooms": sorted(self.room_names(namespace))})
             case wire.Fetch():
-                sockets = [{"id": s.sid, "handshake": _handshake(s), "rooms": sorted(s._rooms),
+                sockets = [{"id": s.sid, "handshake": _handshake(s), "rooms": sorted(local.rooms_of(s)),
                             "data": _data(s)}
                            for s in self.members(namespace, request.rooms or None,
                                                  request.except_ or None)]
@@ -529,8 +560,8 @@ class RedisManager(InProcessManager):
             if request.close:
                 socket.client.sock.close()
         else:
-            (InProcessManager.join if request.type == wire.REMOTE_JOIN
-             else InProcessManager.leave)(self, socket, request.room)
+            (self.local.join if request.type == wire.REMOTE_JOIN
+             else self.local.leave)(socket, request.room)
         self._respond(namespace, {"requestId": request.request_id})
 
     def _server_side_event(self, namespace: str, data: list[Any], request_id: Any) -> None:
@@ -549,8 +580,8 @@ class RedisManager(InProcessManager):
                 self._respond(namespace, {"type": wire.SERVER_SIDE_EMIT, "requestId": request_id,
                                           "data": result})
 
-        assert self._server is not None
-        self._server.runtime.spawn(run)
+        assert self.server is not None
+        self.server.runtime.spawn(run)
 
     def _broadcast_with_ack(self, namespace: str, request: wire.BroadcastWithAck) -> None:
         """A Node ``io.timeout(ms).emit(ev, ..., ack)``: tell how many clients, relay each ack.
@@ -639,7 +670,6 @@ def _clip(text: str, limit: int = 200) -> str:
 
 
 def _quietly(fn: Callable[[], Any]) -> None:
-    try:
+    # closing a connection that may be broken already: whatever it raises changes nothing
+    with contextlib.suppress(Exception):
         fn()
-    except Exception:
-        pass

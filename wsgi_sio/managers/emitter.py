@@ -17,9 +17,10 @@ published while no server listens is lost. Errors from Redis are raised to the c
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from .managers import wire
+from . import wire
 
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting",
                              "newListener", "removeListener"})

@@ -1,0 +1,253 @@
+"""One Engine.IO connection seen from Socket.IO: decoding, and dispatch of its packets.
+
+Reading and dispatching are split on purpose. Packets are decoded in the greenlet that read
+them; acknowledgements are resolved there at once, so a handler blocked in ``call()`` gets
+its answer. Everything else (connects, events, disconnects) runs in order through
+``EngineSocket.run_in_order`` (in the WebSocket reader, or a polling connection's worker):
+one client's events are handled in the order they were sent, and a slow handler holds up no
+other client.
+
+The server is known here as the :class:`Host` protocol: it finds namespaces and handlers, runs
+them (``run_handler``), and is told when a socket connects and disconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..engine.server import EngineServer, generate_sid
+from ..engine.socket import EngineSocket
+from ..managers.in_process import CONNECTED, CONNECTING, DISCONNECTED, to_engine_packets
+from ..protocol import session as states
+from ..protocol.errors import SocketIOError
+from ..protocol.socketio import Decoder, Packet, PacketType
+from .namespace import ConnectionRefused, Namespace, NamespaceSpec, ServerAPI, ack_arguments
+
+log = logging.getLogger("wsgi_sio")
+
+#: seconds between a CONNECT reply and what on_connect emitted, over WebSocket (see
+#: ``EngineSocket.write_alone``): enough for a client to read the reply on its own
+CONNECT_PAUSE = 0.005
+
+
+class Host(ServerAPI, Protocol):
+    """What a client needs of its Socket.IO server (``wsgi_sio.Server`` is one)."""
+
+    connect_timeout: float
+    max_attachments: int
+
+    def run_handler(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+    def find_namespace(self, name: str, auth: Any) -> NamespaceSpec | None: ...
+    def dispatch_connect(self, socket: Namespace, spec: NamespaceSpec, auth: Any) -> Any: ...
+    def handler_for(self, socket: Namespace, event: Any) -> Callable[..., Any] | None: ...
+    def dispatch_disconnect(self, socket: Namespace, reason: str) -> None: ...
+    def socket_connected(self, socket: Namespace) -> None: ...
+
+
+class Client:
+    """The Socket.IO side of one Engine.IO connection: its decoder and its namespaces."""
+
+    __slots__ = ("decoder", "server", "sock", "sockets")
+
+    def __init__(self, server: Host, sock: EngineSocket) -> None:
+        self.server = server
+        self.sock = sock
+        self.decoder = Decoder(max_attachments=server.max_attachments)
+        #: namespace -> its socket, or CONNECTING while on_connect decides
+        self.sockets: dict[str, Namespace | str] = {}
+
+    # -- Engine.IO events (reading greenlet) --------------------------------------------------
+
+    def opened(self) -> None:
+        # Spec: a client that joins no namespace within connect_timeout is dropped.
+        sock = self.sock
+        sock.set_alarm(sock.runtime.monotonic() + self.server.connect_timeout,
+                       Client.connect_timed_out, self)
+
+    def connect_timed_out(self) -> None:
+        if not self.sockets and not self.sock.closed:
+            log.info("Engine.IO session %s joined no namespace in time", self.sock.sid)
+            self.sock.close(states.FORCED_CLOSE)
+
+    def receive(self, data: str | bytes) -> None:
+        """One Engine.IO message: decode it; resolve an ack at once, queue other work in order."""
+        sock = self.sock
+        try:
+            packet = self.decoder.feed(data)
+        except SocketIOError as exc:
+            log.info("closing Engine.IO session %s: %s", sock.sid, exc)
+            sock.close(states.PARSE_ERROR)
+            return
+        if packet is None:
+            return
+        ptype = packet.type
+        nsp = packet.namespace
+        current = self.sockets.get(nsp)
+        server = self.server
+        if ptype is PacketType.CONNECT:
+            if current is not None:
+                return self._protocol_violation(f"second CONNECT for {nsp}")
+            self.sockets[nsp] = CONNECTING
+            sock.run_in_order(server.run_handler, self._connect, packet)
+        elif current is None:
+            self._protocol_violation(f"{ptype.name} for unconnected namespace {nsp}")
+        elif ptype is PacketType.EVENT or ptype is PacketType.BINARY_EVENT:
+            sock.run_in_order(server.run_handler, self._event, packet)
+        elif ptype is PacketType.ACK or ptype is PacketType.BINARY_ACK:
+            if isinstance(current, Namespace):
+                self._ack(current, packet)
+        elif ptype is PacketType.DISCONNECT:
+            sock.run_in_order(server.run_handler, self._client_disconnect, nsp)
+        else:  # CONNECT_ERROR comes only from servers
+            self._protocol_violation("CONNECT_ERROR from a client")
+
+    def closing(self) -> None:
+        """The Engine.IO connection is closing: a call() waiting on this client raises now."""
+        for socket in self.sockets.values():
+            if isinstance(socket, Namespace):
+                socket.fail_acks()
+
+    def closed(self, reason: str) -> None:
+        """The Engine.IO connection is gone: every namespace of it disconnects."""
+        self.sock.cancel_alarm()
+        for socket in list(self.sockets.values()):
+            if isinstance(socket, Namespace):
+                self.close_namespace(socket, reason)
+        self.sockets.clear()
+
+    def close_namespace(self, socket: Namespace, reason: str) -> None:
+        """``socket`` leaves: out of the manager at once, its disconnect handlers in order."""
+        if socket.state == DISCONNECTED:
+            return
+        socket.state = DISCONNECTED
+        if self.sockets.get(socket.namespace) is socket:
+            del self.sockets[socket.namespace]
+        server = self.server
+        server.manager.remove(socket)
+        socket.fail_acks()
+        self.sock.run_in_order(server.run_handler, server.dispatch_disconnect, socket, reason)
+
+    def _protocol_violation(self, what: str) -> None:
+        log.info("closing Engine.IO session %s: %s", self.sock.sid, what)
+        self.sock.close(states.PARSE_ERROR)
+
+    # -- ordered work (the connection's worker) -------------------------------------------------
+
+    def _connect(self, packet: Packet) -> None:
+        nsp = packet.namespace
+        sock = self.sock
+        if sock.closed:
+            return
+        server = self.server
+        auth = packet.data
+        spec = server.find_namespace(nsp, auth)
+        if spec is None:
+            self.sockets.pop(nsp, None)
+            self._reply(Packet(PacketType.CONNECT_ERROR, nsp, {"message": "Invalid namespace"}))
+            return
+        socket = spec.cls(server, self, nsp, generate_sid(), auth)
+        server.manager.add(socket)
+        refusal: dict[str, Any] | None
+        try:
+            accepted = server.dispatch_connect(socket, spec, auth)
+        except ConnectionRefused as exc:
+            refusal = exc.payload()
+        except Exception:
+            log.exception("connect handler of %s raised; refusing the connection", nsp)
+            refusal = {"message": "Internal server error"}
+        else:
+            refusal = None if accepted is not False else {"message": "Connection rejected by server"}
+        if refusal is not None or sock.closed:
+            socket.state = DISCONNECTED
+            server.manager.remove(socket)
+            self.sockets.pop(nsp, None)
+            if refusal is not None:
+                self._reply(Packet(PacketType.CONNECT_ERROR, nsp, refusal))
+            return
+        if socket.state == DISCONNECTED:
+            # on_connect called self.disconnect(): as the Node server does, the client learns
+            # it was connected, then that it no longer is (its DISCONNECT is among the held
+            # packets); the socket never becomes CONNECTED, so nothing reaches it after.
+            self.sockets.pop(nsp, None)
+            self._reply(Packet(PacketType.CONNECT, nsp, {"sid": socket.sid}))
+            sock.write_alone(CONNECT_PAUSE)
+            socket.release_held()
+            return
+        sock.cancel_alarm()
+        self.sockets[nsp] = socket
+        self._reply(Packet(PacketType.CONNECT, nsp, {"sid": socket.sid}))
+        # The acknowledgement leaves alone, before what on_connect emitted: coalescing both in
+        # one write is legal, but clients that read one frame at a time and wait for the
+        # CONNECT (the official test-suite, many hand-written clients) would miss the rest.
+        sock.write_alone(CONNECT_PAUSE if socket.has_held() else 0.0)
+        socket.state = CONNECTED
+        socket.release_held()
+        server.socket_connected(socket)
+
+    def _reply(self, packet: Packet) -> None:
+        self.sock.send_packets(to_engine_packets(packet))
+
+    def _event(self, packet: Packet) -> None:
+        socket = self.sockets.get(packet.namespace)
+        if not isinstance(socket, Namespace) or socket.state != CONNECTED:
+            return  # refused or gone meanwhile
+        event, *args = packet.data
+        handler = self.server.handler_for(socket, event)
+        if handler is None:
+            log.debug("no handler for event %r on %s", event, packet.namespace)
+            return
+        try:
+            result = handler(*args)
+        except Exception:
+            log.exception("handler for event %r on %s raised", event, packet.namespace)
+            return
+        if packet.id is not None and socket.state == CONNECTED:
+            socket.send_packet(Packet(PacketType.ACK, packet.namespace, ack_arguments(result),
+                                      packet.id))
+
+    def _ack(self, socket: Namespace, packet: Packet) -> None:
+        callback = socket.take_ack(packet.id)  # type: ignore[arg-type]
+        if callback is None:
+            log.debug("unknown ack id %s on %s", packet.id, packet.namespace)
+            return
+        args = packet.data
+        if getattr(callback, "immediate", False):
+            callback(*args)
+        else:
+            self.sock.run_in_order(self.server.run_handler, callback, *args)
+
+    def _client_disconnect(self, nsp: str) -> None:
+        socket = self.sockets.get(nsp)
+        if isinstance(socket, Namespace):
+            self.close_namespace(socket, "client namespace disconnect")
+
+
+class SocketIOEngine(EngineServer):
+    """The Engine.IO server under a Socket.IO server: one :class:`Client` per connection."""
+
+    def __init__(self, host: Host, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.host = host
+
+    def handle_connect(self, sock: EngineSocket) -> None:
+        client = Client(self.host, sock)
+        sock.context = client
+        client.opened()
+
+    def handle_message(self, sock: EngineSocket, data: str | bytes) -> None:
+        sock.context.receive(data)
+
+    def handle_close(self, sock: EngineSocket) -> None:
+        client: Client | None = sock.context
+        if client is not None:
+            client.closing()
+
+    def handle_disconnect(self, sock: EngineSocket, reason: str) -> None:
+        client: Client | None = sock.context
+        if client is not None:
+            client.closed(reason)
+
+
+__all__ = ["CONNECT_PAUSE", "Client", "Host", "SocketIOEngine"]
