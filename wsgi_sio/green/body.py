@@ -20,10 +20,8 @@ class RequestBodyTimeout(TimeoutError):
     """The request body did not arrive within the handler's ``body_timeout``."""
 
 
-
 class _BodyExpired(BaseException):
     """Thrown into a read whose body is late; raised on as :class:`RequestBodyTimeout`."""
-
 
 
 _HEX = b"0123456789abcdefABCDEF"

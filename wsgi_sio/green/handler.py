@@ -36,7 +36,6 @@ class _HeadExpired(BaseException):
     ``except Exception``), caught in ``WSGIHandler.handle_one_request``."""
 
 
-
 _date_cache: list[Any] = [0, b""]
 _TIMEOUT_BODY = b"Request body not received in time"
 
@@ -274,7 +273,6 @@ class WSGIHandler(pywsgi.WSGIHandler):
             self._write(data)
 
 
-
 class _SaysClose:
     """The ``start_response`` of a pywsgi-based handler other than ours (gevent-websocket's,
     gunicorn's), for a request that asked for ``Connection: close``.
@@ -283,7 +281,7 @@ class _SaysClose:
     client (Node 19+'s agent) reuses the dead socket and fails with "socket hang up". An
     application's ``Connection: close`` is written as given and honoured, so add it. Keeps the
     handler as ``__self__``, as the bound method it stands for does, for the checks that ask
-    which server is running the request (:func:`websocket_capable`, :func:`raw_connection`).
+    which server is running the request (:func:`.upgrade.websocket_capable`, :func:`.upgrade.raw_connection`).
     """
 
     __slots__ = ("__self__", "_start_response")

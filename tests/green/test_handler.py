@@ -1,4 +1,4 @@
-"""The gevent front end's own parts: request header parsing and query parsing used on every
+"""wsgi_sio.green.handler and .headers: request header parsing and query parsing used on every
 request, and the server's answers to malformed requests on a real socket."""
 
 from __future__ import annotations
