@@ -10,10 +10,11 @@ One exception: a ``Connection: close`` that the server would close after without
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import runtime
-from .server import Server
+from .socketio import Server
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -26,11 +26,15 @@ from __future__ import annotations
 import json
 import threading
 import warnings
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .protocol import engineio
 from .protocol.errors import ProtocolError
 from .protocol.socketio import Decoder, Packet, PacketType, encode
+
+if TYPE_CHECKING:  # Python 3.11 has typing.Self; 3.10 needs this, for type checkers only
+    from typing_extensions import Self
 
 with warnings.catch_warnings():  # WebOb still imports the deprecated ``cgi`` module
     warnings.filterwarnings("ignore", "'cgi' is deprecated", DeprecationWarning)
@@ -104,7 +108,7 @@ class SocketIOTestClient:
         packets = engineio.decode_payload(res.text)
         if not packets or packets[0].type != EIO.OPEN:
             raise ConnectError(f"no open packet in {res.text!r}")
-        self.eio_sid = json.loads(packets[0].data)["sid"]
+        self.eio_sid = json.loads(packets[0].data or "{}")["sid"]
         self._reader = threading.Thread(target=self._read, name=f"sio-test-{self.eio_sid}",
                                         daemon=True)
         self._reader.start()
@@ -159,10 +163,10 @@ class SocketIOTestClient:
         with self._cond:
             return self._cond.wait_for(lambda: nsp not in self.sids, timeout or self.timeout)
 
-    def __enter__(self) -> SocketIOTestClient:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.disconnect()
 
     # -- talking ------------------------------------------------------------------------------
@@ -245,7 +249,7 @@ class SocketIOTestClient:
                     return
                 if not self._handle(engineio.decode_payload(res.text)):
                     return
-        except Exception:  # the app is gone (test over): nothing left to read
+        except Exception:  # noqa: BLE001 - the app is gone (test over): nothing left to read
             return
         finally:
             with self._cond:
@@ -262,7 +266,7 @@ class SocketIOTestClient:
                 return False
             elif packet.type == EIO.MESSAGE:
                 try:
-                    sio_packet = self._decoder.feed(packet.data)
+                    sio_packet = self._decoder.feed(packet.data if packet.data is not None else "")
                 except ProtocolError as exc:
                     raise AssertionError(f"the server sent a bad packet: {exc}") from exc
                 if sio_packet is not None:

@@ -13,7 +13,8 @@ as Django does for requests that carry no Origin.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -58,7 +59,7 @@ def is_secure(environ: dict[str, Any]) -> bool:
 
 def origin_trusted(origin: str, environ: dict[str, Any]) -> bool:
     """The rules of ``CsrfViewMiddleware._origin_verified``."""
-    own = "%s://%s" % ("https" if is_secure(environ) else "http", request_host(environ))
+    own = f"{'https' if is_secure(environ) else 'http'}://{request_host(environ)}"
     if origin == own:
         return True
     trusted = list(settings.CSRF_TRUSTED_ORIGINS)

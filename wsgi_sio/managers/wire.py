@@ -184,7 +184,7 @@ def unpack(payload: bytes, max_size: int) -> Any:
         value = msgpack.unpackb(payload, raw=False, strict_map_key=False, ext_hook=_refuse_ext)
     except WireError:
         raise
-    except Exception as exc:  # ExtraData, FormatError, StackError, ValueError, ...
+    except Exception as exc:  # noqa: BLE001 - ExtraData, FormatError, StackError, ValueError, ...
         raise WireError("malformed", f"not MessagePack ({type(exc).__name__})") from None
     return _plain(value)
 
