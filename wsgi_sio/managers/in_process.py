@@ -15,6 +15,7 @@ only as the small :class:`Member` protocol, and defines the socket states both l
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -23,11 +24,19 @@ from ..protocol import engineio
 from ..protocol.socketio import Packet
 from ..protocol.socketio import encode as sio_encode
 
-#: the states of a socket in a namespace, set by the Socket.IO layer; the manager reads them
-#: to send at once (CONNECTED), hold (CONNECTING: its ``on_connect`` is running) or skip
-CONNECTING = "connecting"
-CONNECTED = "connected"
-DISCONNECTED = "disconnected"
+
+class SocketState(enum.Enum):
+    """Where a socket of a namespace stands, set by the Socket.IO layer; the manager reads it
+    to send at once (CONNECTED), hold (CONNECTING: its ``on_connect`` is running) or skip."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+
+
+CONNECTING = SocketState.CONNECTING
+CONNECTED = SocketState.CONNECTED
+DISCONNECTED = SocketState.DISCONNECTED
 
 _MESSAGE = engineio.PacketType.MESSAGE
 
@@ -60,7 +69,7 @@ class Member(Protocol):
     @property
     def namespace(self) -> str: ...
     @property
-    def state(self) -> str: ...
+    def state(self) -> SocketState: ...
     @property
     def client(self) -> Connection: ...
     def deliver(self, packets: list[engineio.Packet]) -> None: ...

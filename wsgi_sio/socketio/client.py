@@ -19,7 +19,13 @@ from typing import Any, Protocol
 
 from ..engine.server import EngineServer, generate_sid
 from ..engine.socket import EngineSocket
-from ..managers.in_process import CONNECTED, CONNECTING, DISCONNECTED, to_engine_packets
+from ..managers.in_process import (
+    CONNECTED,
+    CONNECTING,
+    DISCONNECTED,
+    SocketState,
+    to_engine_packets,
+)
 from ..protocol import session as states
 from ..protocol.errors import SocketIOError
 from ..protocol.socketio import Decoder, Packet, PacketType
@@ -56,7 +62,7 @@ class Client:
         self.sock = sock
         self.decoder = Decoder(max_attachments=server.max_attachments)
         #: namespace -> its socket, or CONNECTING while on_connect decides
-        self.sockets: dict[str, Namespace | str] = {}
+        self.sockets: dict[str, Namespace | SocketState] = {}
 
     # -- Engine.IO events (reading greenlet) --------------------------------------------------
 
@@ -119,7 +125,7 @@ class Client:
 
     def close_namespace(self, socket: Namespace, reason: str) -> None:
         """``socket`` leaves: out of the manager at once, its disconnect handlers in order."""
-        if socket.state == DISCONNECTED:
+        if socket.state is DISCONNECTED:
             return
         socket.state = DISCONNECTED
         if self.sockets.get(socket.namespace) is socket:
@@ -166,7 +172,7 @@ class Client:
             if refusal is not None:
                 self._reply(Packet(PacketType.CONNECT_ERROR, nsp, refusal))
             return
-        if socket.state == DISCONNECTED:
+        if socket.state is DISCONNECTED:
             # on_connect called self.disconnect(): as the Node server does, the client learns
             # it was connected, then that it no longer is (its DISCONNECT is among the held
             # packets); the socket never becomes CONNECTED, so nothing reaches it after.
@@ -191,7 +197,7 @@ class Client:
 
     def _event(self, packet: Packet) -> None:
         socket = self.sockets.get(packet.namespace)
-        if not isinstance(socket, Namespace) or socket.state != CONNECTED:
+        if not isinstance(socket, Namespace) or socket.state is not CONNECTED:
             return  # refused or gone meanwhile
         event, *args = packet.data
         handler = self.server.handler_for(socket, event)
@@ -203,7 +209,7 @@ class Client:
         except Exception:
             log.exception("handler for event %r on %s raised", event, packet.namespace)
             return
-        if packet.id is not None and socket.state == CONNECTED:
+        if packet.id is not None and socket.state is CONNECTED:
             socket.send_packet(Packet(PacketType.ACK, packet.namespace, ack_arguments(result),
                                       packet.id))
 

@@ -140,7 +140,7 @@ class _Volatile:
 
     def emit(self, event: str, *args: Any) -> None:
         socket = self._socket
-        if socket.state == CONNECTED and socket.client.sock.ready_to_write():
+        if socket.state is CONNECTED and socket.client.sock.ready_to_write():
             socket.emit(event, *args)
 
     def send(self, data: Any) -> None:
@@ -203,7 +203,7 @@ class Namespace:
 
     @property
     def connected(self) -> bool:
-        return self.state == CONNECTED
+        return self.state is CONNECTED
 
     @property
     def extras(self) -> dict[str, Any]:
@@ -278,7 +278,7 @@ class Namespace:
 
     def disconnect(self) -> None:
         """Disconnect this client from this namespace (it gets a DISCONNECT packet)."""
-        if self.state == DISCONNECTED:
+        if self.state is DISCONNECTED:
             return
         self.send_packet(Packet(PacketType.DISCONNECT, self.namespace))
         self.client.close_namespace(self, "server namespace disconnect")
@@ -291,9 +291,9 @@ class Namespace:
 
     def deliver(self, packets: list[engineio.Packet]) -> None:
         """Send already encoded packets (a broadcast's, encoded once for all) as ``send_packet``."""
-        if self.state == CONNECTED:
+        if self.state is CONNECTED:
             self.client.sock.send_packets(packets)
-        elif self.state == CONNECTING:
+        elif self.state is CONNECTING:
             if self._held is None:
                 self._held = []
             self._held.append(packets)
