@@ -1,4 +1,5 @@
-"""Shared fixtures: real servers in real processes, on 127.0.0.1 and a free port.
+"""Shared fixtures: real servers in real processes, on 127.0.0.1 and a free port (the
+helpers they are built on are in tests/support/, which test modules import).
 
 And ``--require-all``: a plain run skips what the machine lacks (Node, redis-server, the
 redis extra) and says so under ``-rs``; with ``--require-all``, or ``CI=true`` in the
@@ -10,17 +11,13 @@ a few skipped tests. Skipped tests become failures; a skipped module or director
 from __future__ import annotations
 
 import os
-import queue
-import re
-import subprocess
 import sys
-import threading
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.live import LiveServer, assert_only_deliberate_tracebacks
+from tests.support.wire import Wire
 
 
 # -- --require-all: no silent skips ----------------------------------------------------------
@@ -63,60 +60,6 @@ def pytest_make_collect_report(collector: pytest.Collector):
     return report
 
 
-class LiveServer:
-    """``python -m wsgi_sio APP --bind 127.0.0.1:0`` in a subprocess; ``url`` once it listens."""
-
-    def __init__(self, app: str, *extra: str, command: list[str] | None = None,
-                 ready: str = r"serving on (http://\S+?)/?$") -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        command = command or [sys.executable, "-m", "wsgi_sio", app, "--bind", "127.0.0.1:0", *extra]
-        self.ready = re.compile(ready)
-        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
-        self._pump_thread.start()
-        self.url = self._wait_for_address(timeout=20)
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-            self.lines.put(line)
-        self.lines.put("")
-
-    def _wait_for_address(self, timeout: float) -> str:
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                raise RuntimeError("server did not start:\n" + "".join(self.output)) from None
-            if not line:
-                raise RuntimeError("server exited:\n" + "".join(self.output))
-            match = self.ready.search(line.strip())
-            if match:
-                return match.group(1)
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._pump_thread.join(timeout=10)
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-        return "".join(self.output)
-
-
-def assert_only_deliberate_tracebacks(output: str) -> None:
-    """The server logged no traceback but those of the handler that fails on purpose."""
-    for block in output.split("Traceback (most recent call last):")[1:]:
-        assert "RuntimeError: this handler fails on purpose" in block, output
-
-
 @pytest.fixture(scope="session")
 def interop_server() -> Iterator[LiveServer]:
     server = LiveServer("tests.apps.interop:application")
@@ -145,10 +88,8 @@ def interop_server_gevent_websocket() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def wire() -> Iterator:
-    """``wire(url)`` opens a raw connection (``Wire`` of tests/engine/test_websocket_wire.py)
-    for speaking HTTP and WebSocket by hand; all are closed after the test."""
-    from tests.engine.test_websocket_wire import Wire
-
+    """``wire(url)`` opens a raw connection (``Wire`` of tests/support/wire.py) for speaking
+    HTTP and WebSocket by hand; all are closed after the test."""
     opened: list[Wire] = []
 
     def open_(url: str) -> Wire:

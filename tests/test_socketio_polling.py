@@ -20,7 +20,7 @@ with warnings.catch_warnings():  # WebOb still imports the deprecated ``cgi`` mo
     import webtest
 
 import wsgi_sio
-from tests.webtest_helpers import bounded_get
+from tests.support.webtest import bounded_get
 
 PATH = "/socket.io/"
 WAIT = 5.0

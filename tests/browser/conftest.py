@@ -11,13 +11,12 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import LiveServer, ROOT
+from tests.support.live import DJANGO_READY, ROOT, LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 SITE = ROOT / "sample_site"
-READY = r"wsgi_sio: serving on (http://[^/\s]+)"
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +33,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = LiveServer("", command=["env", f"SAMPLE_SITE_DB={db}",
                                      "DJANGO_SETTINGS_MODULE=sample_site.settings", sys.executable,
                                      "sample_site/manage.py", "runserver_sio", "127.0.0.1:0",
-                                     "--noreload"], ready=READY)
+                                     "--noreload"], ready=DJANGO_READY)
     yield server.url
     output = server.stop()
     assert "Traceback" not in output, output

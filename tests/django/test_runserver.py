@@ -5,32 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 import websocket
 
-from tests.conftest import LiveServer
-
-READY = r"wsgi_sio: serving on (http://[^/\s]+)"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def django_server(command: str, *args: str, **env: str) -> LiveServer:
-    environment = [f"{k}={v}" for k, v in {"DJANGO_SETTINGS_MODULE": "tests.django.live_settings",
-                                          **env}.items()]
-    return LiveServer("", command=["env", *environment, sys.executable, "-m", "django", command,
-                                   *args], ready=READY)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from tests.support.live import ROOT, django_server, free_port
 
 def check_one_port(url: str) -> None:
     handshake = requests.get(f"{url}/socket.io/?EIO=4&transport=polling", timeout=5)
@@ -77,7 +57,7 @@ def test_runserver_sio_restarts_on_code_changes():
         stat = watched.stat()
         os.utime(watched, (stat.st_atime, stat.st_mtime + 5))   # as an editor's save would
         try:
-            restarted = server._wait_for_address(timeout=20)  # the reloader's new child is up
+            restarted = server.wait_for_address(timeout=20)  # the reloader's new child is up
         finally:
             os.utime(watched, (stat.st_atime, stat.st_mtime))
         check_one_port(restarted)

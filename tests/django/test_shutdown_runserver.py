@@ -9,9 +9,8 @@ import json
 import signal
 from urllib.parse import urlsplit
 
-from tests.engine.test_websocket_wire import Wire
-
-from .test_runserver import django_server
+from tests.support.live import django_server
+from tests.support.wire import Wire
 
 
 def test_runserver_sio_closes_every_client_and_exits_0_on_sigterm():

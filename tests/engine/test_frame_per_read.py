@@ -11,7 +11,7 @@ which is why this does not ask for every one).
 
 from __future__ import annotations
 
-from tests.engine.test_websocket_wire import Wire
+from tests.support.wire import Wire
 
 ATTEMPTS = 10
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import time
 
-from tests.engine.test_websocket_wire import Opcode, client_frame, connected, session
-from tests.engine.test_websocket_wire import acks_answering_pings as texts_until
+from tests.support.wire import client_frame, connected, session
+from tests.support.wire import acks_answering_pings as texts_until
+from wsgi_sio.protocol.websocket import Opcode
 
 
 def test_events_keep_their_order_while_a_handler_waits_for_an_ack(interop_server, wire):

@@ -24,7 +24,7 @@ with warnings.catch_warnings():  # WebOb still imports the deprecated ``cgi`` mo
     import webtest
 
 import wsgi_sio
-from tests.webtest_helpers import bounded_get
+from tests.support.webtest import bounded_get
 
 PATH = "/engine.io/"
 HANDSHAKE = PATH + "?EIO=4&transport=polling"

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.live import LiveServer, assert_only_deliberate_tracebacks
 from wsgi_sio.engine.http import parse_query
 from wsgi_sio.green import MAX_HEADERS, RequestHeaders
 
@@ -94,8 +95,6 @@ def test_response_head_and_body_arrive_together(interop_server) -> None:
 
 @pytest.fixture(scope="module")
 def short_header_timeout():
-    from tests.conftest import LiveServer, assert_only_deliberate_tracebacks
-
     server = LiveServer("tests.apps.interop:application", "--header-timeout", "0.5")
     yield server
     assert_only_deliberate_tracebacks(server.stop())

@@ -16,7 +16,7 @@ import gevent
 import pytest
 
 import wsgi_sio
-from tests.conftest import ROOT
+from tests.support.live import ROOT
 from wsgi_sio import green, runtime_choice
 from wsgi_sio.middleware import SocketIOMiddleware
 from wsgi_sio.runtime import Runtime

@@ -13,10 +13,10 @@ import threading
 import pytest
 
 from tests.apps.hardening import LIMIT
-from tests.engine.test_websocket_wire import TIMEOUT
+from tests.support.checks import assert_healthy, assert_no_handler_ran, handler_calls
+from tests.support.raw_http import address, assert_closed_by_server, http, polling_sid, read_response
+from tests.support.wire import TIMEOUT
 
-from .conftest import (address, assert_closed_by_server, assert_healthy, assert_no_handler_ran,
-                       handler_calls, http, polling_sid, read_response)
 
 PAYLOAD_TOO_LARGE = b'{"code":3,"message":"Payload too large"}'
 

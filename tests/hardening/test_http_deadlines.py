@@ -28,10 +28,10 @@ from typing import Iterator
 import pytest
 
 from tests.apps.deadlines import LIMIT
-from tests.conftest import LiveServer
-from tests.engine.test_websocket_wire import TIMEOUT, Wire
+from tests.support.live import LiveServer
+from tests.support.raw_http import address, assert_closed_by_server, http, read_response
+from tests.support.wire import TIMEOUT, Wire
 
-from .conftest import address, assert_closed_by_server, http, read_response
 
 APP = "tests.apps.deadlines:application"
 DEADLINE = 1.0  # --header-timeout and --body-timeout of the `ours` server

@@ -15,7 +15,7 @@ import re
 from urllib.parse import urlsplit
 
 
-from tests.engine.test_websocket_wire import WS_QUERY, Wire
+from tests.support.wire import WS_QUERY, Wire
 from wsgi_sio.engine.server import generate_sid
 
 

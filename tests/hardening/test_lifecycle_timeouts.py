@@ -16,10 +16,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.engine.test_websocket_wire import WS_QUERY, Wire, answer, client_frame, polling
+from tests.support.lifecycle import Monitor, wait_until
+from tests.support.wire import WS_QUERY, Wire, answer, client_frame, polling
 from wsgi_sio.protocol.websocket import Opcode
-
-from ._lifecycle import Monitor, wait_until
 
 
 def reasons(monitor: Monitor, reason: str) -> int:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from tests.engine.test_websocket_wire import Wire
-
-from .conftest import http, recv_app_text
+from tests.support.raw_http import http
+from tests.support.wire import Wire, client_frame, recv_app_text
+from wsgi_sio.protocol.websocket import Opcode
 
 N = 10_000
 
@@ -85,7 +85,4 @@ def test_ten_thousand_messages_each_way_across_an_upgrade(server):
 
 
 def _frame(text: str) -> bytes:
-    from tests.engine.test_websocket_wire import client_frame
-    from wsgi_sio.protocol.websocket import Opcode
-
     return client_frame(Opcode.TEXT, text.encode())

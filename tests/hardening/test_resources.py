@@ -15,13 +15,13 @@ import os
 import socket
 import time
 
-from tests.engine.test_websocket_wire import Wire, answer, client_frame, polling
+from tests.support.checks import assert_healthy, assert_no_handler_ran, handler_calls
+from tests.support.lifecycle import PING_INTERVAL, PING_TIMEOUT, log_of, polling_member, wait_until
+from tests.support.raw_http import address, http, polling_sid
+from tests.support.wire import Wire, answer, client_frame, polling, ws_connected
 from wsgi_sio.protocol.socketio import MAX_DEPTH, MAX_NAMESPACE_LENGTH
 from wsgi_sio.protocol.websocket import Opcode
 
-from ._lifecycle import PING_INTERVAL, PING_TIMEOUT, log_of, polling_member, wait_until
-from .conftest import (address, assert_healthy, assert_no_handler_ran, handler_calls, http,
-                       polling_sid, ws_connected)
 
 MB = 1024 * 1024
 

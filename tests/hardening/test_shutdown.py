@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 import pytest
 import socketio
 
-from tests.conftest import LiveServer
-from tests.engine.test_websocket_wire import Wire
+from tests.support.lifecycle import APP
+from tests.support.live import LiveServer
+from tests.support.wire import Wire
 
-from ._lifecycle import APP
 
 TIMEOUT = 20
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 
 
-from tests.conftest import LiveServer
-from tests.engine.test_websocket_wire import Wire, answer, polling
+from tests.support.lifecycle import log_of, polling_member, wait_until
+from tests.support.wire import Wire, answer, polling
 
-from ._lifecycle import log_of, polling_member, wait_until
 
 MB = 1024 * 1024
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import (assert_healthy, assert_no_handler_ran, handler_calls, http, polling_sid,
-                       ws_connected)
+from tests.support.checks import assert_healthy, assert_no_handler_ran, handler_calls
+from tests.support.raw_http import http, polling_sid
+from tests.support.wire import ws_connected
 
 PH = '{"_placeholder":true,"num":%s}'
 

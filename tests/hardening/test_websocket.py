@@ -16,12 +16,11 @@ from typing import Iterator
 import pytest
 
 from tests.apps.hardening import LIMIT
-from tests.conftest import LiveServer, assert_only_deliberate_tracebacks
-from tests.engine.test_websocket_wire import Wire, client_frame
+from tests.support.checks import assert_healthy, assert_no_handler_ran, handler_calls
+from tests.support.live import LiveServer, assert_only_deliberate_tracebacks
+from tests.support.raw_http import address, assert_closed_by_server, read_response
+from tests.support.wire import Wire, client_frame, recv_app_text, ws_connected
 from wsgi_sio.protocol.websocket import Opcode, unmask
-
-from .conftest import (address, assert_closed_by_server, assert_healthy, assert_no_handler_ran,
-                       handler_calls, read_response, recv_app_text, ws_connected)
 
 
 def close_code_after(ws: Wire, data: bytes) -> int | None:

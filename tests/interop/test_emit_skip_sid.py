@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.interop.test_python_client import TIMEOUT, connect
+from tests.support.python_client import TIMEOUT, connect
 
 WS = ["websocket"]
 # A namespace of the interop app's ``/room-\d+`` pattern that no other test uses, so that

@@ -12,49 +12,13 @@ from typing import Any, Iterator
 import pytest
 import socketio
 
-TIMEOUT = 10
+from tests.support.python_client import TIMEOUT, connect, refused
 
 TRANSPORTS = {
     "websocket": ["websocket"],
     "polling": ["polling"],
     "upgrade": ["polling", "websocket"],
 }
-
-
-class Recorder:
-    """Collects events a client receives; ``next(event)`` waits for one with a timeout."""
-
-    def __init__(self, client: socketio.Client, namespace: str) -> None:
-        self.queues: dict[str, queue.Queue[tuple[Any, ...]]] = {}
-        self.namespace = namespace
-        client.on("*", self._any, namespace=namespace)
-
-    def _queue(self, event: str) -> queue.Queue[tuple[Any, ...]]:
-        return self.queues.setdefault(event, queue.Queue())
-
-    def _any(self, event: str, *args: Any) -> Any:
-        self._queue(event).put(args)
-        if event == "question":
-            return "answer to " + str(args[0])
-        return None
-
-    def next(self, event: str) -> tuple[Any, ...]:
-        try:
-            return self._queue(event).get(timeout=TIMEOUT)
-        except queue.Empty:
-            raise AssertionError(f"no {event!r} within {TIMEOUT} s") from None
-
-    def empty(self, event: str) -> bool:
-        return self._queue(event).empty()
-
-
-def connect(url: str, transports: list[str], namespace: str = "/chat",
-            auth: Any = None) -> tuple[socketio.Client, Recorder]:
-    client = socketio.Client(reconnection=False)
-    recorder = Recorder(client, namespace)
-    client.connect(url, namespaces=[namespace], transports=transports, auth=auth,
-                   wait_timeout=TIMEOUT)
-    return client, recorder
 
 
 SERVERS = {
@@ -91,20 +55,6 @@ def test_connect_with_auth_gets_welcome_after_connect(url, transports, clients):
     assert who["auth"] == {"user": "ann"}
     assert who["sid"] == client.get_sid("/chat")
     assert who["sid"] != client.eio.sid  # the Socket.IO id is not the Engine.IO id
-
-
-def refused(url: str, transports: list[str], namespace: str, auth: Any = None) -> Any:
-    """Connect expecting a refusal; returns the connect_error payload the client received."""
-    client = socketio.Client(reconnection=False)
-    errors: queue.Queue[Any] = queue.Queue()
-    client.on("connect_error", errors.put, namespace=namespace)
-    try:
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            client.connect(url, namespaces=[namespace], transports=transports, auth=auth,
-                           wait_timeout=TIMEOUT)
-        return errors.get(timeout=TIMEOUT)
-    finally:
-        client.eio.disconnect()
 
 
 def test_refused_connection_reports_message_and_data(url, transports):

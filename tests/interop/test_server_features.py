@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.interop.test_python_client import TIMEOUT, connect, refused
+from tests.support.python_client import TIMEOUT, connect, refused
 
 WS = ["websocket"]
 

@@ -9,7 +9,7 @@ import pickle
 import msgpack
 import pytest
 
-from tests.redis.conftest import RedisServer, redis
+from tests.support.redis_peers import RedisServer, redis
 
 pytestmark = pytest.mark.timeout(90)
 

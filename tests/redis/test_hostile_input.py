@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wsgi_sio
-from tests.redis.conftest import TIMEOUT, Client, serve_threaded
+from tests.support.redis_peers import TIMEOUT, Client, serve_threaded
 
 pytestmark = pytest.mark.timeout(120)
 

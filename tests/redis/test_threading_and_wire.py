@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wsgi_sio
-from tests.redis.conftest import serve_threaded
+from tests.support.redis_peers import serve_threaded
 from wsgi_sio.managers import wire
 
 pytestmark = pytest.mark.timeout(90)

@@ -1,4 +1,5 @@
-"""Helpers of the lifecycle, slow-consumer and shutdown tests (tests/apps/lifecycle_app.py).
+"""Helpers of the lifecycle, slow-consumer and shutdown tests of tests/hardening/, against
+tests/apps/lifecycle_app.py.
 
 ``Monitor`` is a WebSocket client connected to the main namespace that answers every server
 ping, so it lives as long as the test, and asks the app's test-only events (``stats``,
@@ -16,8 +17,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from tests.conftest import LiveServer
-from tests.engine.test_websocket_wire import Wire, answer, polling
+from tests.support.live import LiveServer
+from tests.support.wire import Wire, answer, polling
 
 APP = "tests.apps.lifecycle_app:application"
 PING_INTERVAL = 0.5
