@@ -5,7 +5,7 @@ And ``--require-all``: a plain run skips what the machine lacks (Node, redis-ser
 redis extra) and says so under ``-rs``; with ``--require-all``, or ``CI=true`` in the
 environment, every skip fails the run instead, so that a missing dependency cannot pass as
 a few skipped tests. Skipped tests become failures; a skipped module or directory (an
-``importorskip`` at import, as in tests/redis/conftest.py) becomes a collection error.
+``importorskip`` at import, as in tests/managers/conftest.py) becomes a collection error.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ TEST_LEVEL = {
 }
 
 # Skips at import: a test module's importorskip, and a directory's conftest.py that skips
-# as tests/redis/conftest.py does without the redis extra (the whole directory: "1 skipped").
+# as tests/managers/conftest.py does without the redis extra (the whole directory: "1 skipped").
 COLLECTION_LEVEL = {
     "test_runs.py": "def test_runs():\n    pass\n",
     "test_module.py": '''

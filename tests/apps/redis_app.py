@@ -1,4 +1,4 @@
-"""A wsgi_sio server with the Redis manager, for the tests in tests/redis/.
+"""A wsgi_sio server with the Redis manager, for the tests in tests/managers/.
 
 Configured by environment variables, so several real server processes can share one Redis:
 ``WSGI_SIO_REDIS_URL`` (required), ``WSGI_SIO_REDIS_KEY`` (the channel prefix: each test

@@ -4,7 +4,7 @@ wsgi_sio processes on a Redis (``start_server``), an app served in this process
 a Node peer speaking @socket.io/redis-adapter and -emitter (``NodePeer``).
 
 Importing it without the redis extra (or python-socketio) skips the importer: it is imported
-by tests/redis/conftest.py, so the whole directory is skipped, as tests/conftest.py's
+by tests/managers/conftest.py, so the whole directory is skipped, as tests/conftest.py's
 ``--require-all`` expects of a missing extra.
 """
 

@@ -1,4 +1,4 @@
-// A Node cluster member for tests/redis/test_node_interop.py:
+// A Node cluster member for tests/managers/test_redis_node_interop.py:
 //
 //   node redis_peer.mjs <redis url> <key>
 //

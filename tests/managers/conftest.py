@@ -1,10 +1,15 @@
-"""Fixtures for the Redis tests: a real Redis, real server processes, real clients.
+"""Fixtures for the tests of the Redis manager (wsgi_sio/managers/redis_manager.py): a real
+Redis, real server processes, real clients (built from tests/support/redis_peers.py).
 
 ``redis_url`` is the Redis on 127.0.0.1:6379 when one answers; otherwise a private
 ``redis-server`` started here on a free port (so ``make test`` passes on a fresh machine).
 ``private_redis`` is always our own, on a free port, restartable mid-test (outage tests).
 Every test gets its own channel prefix (``key``), so tests that share a Redis, or a Redis
 shared with anything else, never hear each other.
+
+Without the redis extra this whole directory is skipped (the import below). A test of
+``managers/`` that needs no Redis would belong in a directory of its own, or this skip would
+have to move into the test modules.
 """
 
 from __future__ import annotations
