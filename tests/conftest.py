@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from tests.support.live import LiveServer, assert_only_deliberate_tracebacks
 from tests.support.wire import Wire
-
 
 # -- --require-all: no silent skips ----------------------------------------------------------
 

@@ -7,7 +7,7 @@ import json
 import socketserver
 import threading
 import urllib.request
-from typing import Iterator
+from collections.abc import Iterator
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest

@@ -17,8 +17,8 @@ import greenlet
 
 import wsgi_sio
 
-OPTIONS = dict(ping_interval=0.5, ping_timeout=0.5, connect_timeout=1.0, upgrade_timeout=0.5,
-               cors_allowed_origins=["https://allowed.example"])
+OPTIONS = {"ping_interval": 0.5, "ping_timeout": 0.5, "connect_timeout": 1.0,
+           "upgrade_timeout": 0.5, "cors_allowed_origins": ["https://allowed.example"]}
 sio = wsgi_sio.Server(**OPTIONS)
 disconnects: list[str] = []
 

@@ -12,6 +12,7 @@ import websocket
 
 from tests.support.live import ROOT, django_server, free_port
 
+
 def check_one_port(url: str) -> None:
     handshake = requests.get(f"{url}/socket.io/?EIO=4&transport=polling", timeout=5)
     info = json.loads(handshake.text[1:])

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import time
 
-from tests.support.wire import client_frame, connected, session
 from tests.support.wire import acks_answering_pings as texts_until
+from tests.support.wire import client_frame, connected, session
 from wsgi_sio.protocol.websocket import Opcode
 
 

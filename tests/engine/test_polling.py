@@ -13,9 +13,8 @@ import queue
 import re
 import threading
 import time
-from typing import Any
-
 import warnings
+from typing import Any
 
 import pytest
 

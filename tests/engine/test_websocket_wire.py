@@ -16,13 +16,23 @@ import base64
 import json
 import re
 import struct
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from tests.support.live import LiveServer, assert_only_deliberate_tracebacks
-from tests.support.wire import (OPEN_WS, SID, WS_QUERY, Wire, acks_answering_pings,
-                                answer, client_frame, connected, polling, session)
+from tests.support.wire import (
+    OPEN_WS,
+    SID,
+    WS_QUERY,
+    Wire,
+    acks_answering_pings,
+    answer,
+    client_frame,
+    connected,
+    polling,
+    session,
+)
 from wsgi_sio.protocol.websocket import Opcode
 
 
@@ -177,13 +187,13 @@ def test_framing_error_during_upgrade_probe_closes_with_code(server, wire):
 
 
 BAD_HANDSHAKES = {
-    "key-not-base64": (dict(key="not base64 at all!"), 400),
-    "key-8-bytes": (dict(key=base64.b64encode(b"8 bytes!").decode()), 400),
-    "key-17-bytes": (dict(key=base64.b64encode(b"x" * 17).decode()), 400),
-    "key-empty": (dict(key=""), 400),
-    "upgrade-h2c": (dict(upgrade="h2c"), 400),
-    "version-8": (dict(version="8"), 426),
-    "version-missing": (dict(version=""), 426),
+    "key-not-base64": ({"key": "not base64 at all!"}, 400),
+    "key-8-bytes": ({"key": base64.b64encode(b"8 bytes!").decode()}, 400),
+    "key-17-bytes": ({"key": base64.b64encode(b"x" * 17).decode()}, 400),
+    "key-empty": ({"key": ""}, 400),
+    "upgrade-h2c": ({"upgrade": "h2c"}, 400),
+    "version-8": ({"version": "8"}, 426),
+    "version-missing": ({"version": ""}, 426),
 }
 
 

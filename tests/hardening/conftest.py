@@ -4,7 +4,7 @@ every hostile-input test ends with are in tests/support/ (raw_http.py, checks.py
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import io
 
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from wsgi_sio.engine.http import BodyTooLarge, parse_query, read_body
 from wsgi_sio.green import MAX_HEADERS, RequestHeaders

@@ -14,9 +14,14 @@ import pytest
 
 from tests.apps.hardening import LIMIT
 from tests.support.checks import assert_healthy, assert_no_handler_ran, handler_calls
-from tests.support.raw_http import address, assert_closed_by_server, http, polling_sid, read_response
+from tests.support.raw_http import (
+    address,
+    assert_closed_by_server,
+    http,
+    polling_sid,
+    read_response,
+)
 from tests.support.wire import TIMEOUT
-
 
 PAYLOAD_TOO_LARGE = b'{"code":3,"message":"Payload too large"}'
 
@@ -234,7 +239,6 @@ def test_too_many_query_parameters_and_huge_query_get_an_answer(server):
     status, _, body = http(server.url, "GET", "/socket.io/?" + "&".join(f"k{i}=v" for i in range(1000)))
     assert (status, error_body(body)["code"]) == (400, 3)
     # Past pywsgi's request-line limit: 414 or 400 from the front end, never a 500.
-    host, port = address(server.url)
     with connect(server.url) as sock:
         sock.sendall(b"GET /socket.io/?EIO=4&transport=polling&t=" + b"x" * 20_000
                      + b" HTTP/1.1\r\nHost: h\r\n\r\n")

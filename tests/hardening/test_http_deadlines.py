@@ -23,7 +23,7 @@ import json
 import socket
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,7 +31,6 @@ from tests.apps.deadlines import LIMIT
 from tests.support.live import LiveServer
 from tests.support.raw_http import address, assert_closed_by_server, http, read_response
 from tests.support.wire import TIMEOUT, Wire
-
 
 APP = "tests.apps.deadlines:application"
 DEADLINE = 1.0  # --header-timeout and --body-timeout of the `ours` server

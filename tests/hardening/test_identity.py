@@ -14,10 +14,8 @@ import json
 import re
 from urllib.parse import urlsplit
 
-
 from tests.support.wire import WS_QUERY, Wire
 from wsgi_sio.engine.server import generate_sid
-
 
 ALLOWED = "https://allowed.example"
 EVIL = "https://evil.example"

@@ -22,7 +22,6 @@ from tests.support.wire import Wire, answer, client_frame, polling, ws_connected
 from wsgi_sio.protocol.socketio import MAX_DEPTH, MAX_NAMESPACE_LENGTH
 from wsgi_sio.protocol.websocket import Opcode
 
-
 MB = 1024 * 1024
 
 
@@ -184,6 +183,7 @@ def test_second_websocket_for_an_upgraded_session_is_accepted_then_closed(server
     """Part 1: the reference server completes that handshake and closes that connection; a
     400 is an error event that crashes plain WebSocket clients. The first one goes on."""
     status, body = answer(polling(server.url))
+    assert status == 200, (status, body)
     sid = json.loads(body[1:])["sid"]
     first = Wire(server.url)
     assert first.upgrade(f"EIO=4&transport=websocket&sid={sid}") == 101

@@ -26,7 +26,6 @@ from tests.support.lifecycle import APP
 from tests.support.live import LiveServer
 from tests.support.wire import Wire
 
-
 TIMEOUT = 20
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 
-
 from tests.support.lifecycle import log_of, polling_member, wait_until
 from tests.support.wire import Wire, answer, polling
-
 
 MB = 1024 * 1024
 

@@ -41,7 +41,7 @@ def hexed(data: bytes) -> dict[str, str]:
 def run(url: str, transports: str, scenario: str) -> dict[str, Any]:
     assert NODE is not None
     proc = subprocess.run([NODE, str(SCRIPT), url, transports, scenario], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          check=False, capture_output=True, text=True, timeout=60)
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1, f"expected one JSON line\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     result = json.loads(lines[0])

@@ -7,7 +7,8 @@ pywsgi handler and behind gevent-websocket's handler.
 from __future__ import annotations
 
 import queue
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import socketio
@@ -87,7 +88,7 @@ def test_acks_both_ways_and_binary(url, transports, clients):
 
 
 def test_failing_handler_keeps_the_connection(url, transports, clients):
-    client, rec = connect(url, transports)
+    client, _ = connect(url, transports)
     clients.append(client)
     client.emit("fail", namespace="/chat")
     assert client.call("echo", "still here", namespace="/chat", timeout=TIMEOUT) == "still here"
@@ -119,7 +120,7 @@ def test_rooms_and_broadcast_across_three_clients(url, transports, clients):
 
 
 def test_disconnect_both_ways(url, transports, clients):
-    client, rec = connect(url, transports)
+    client, _ = connect(url, transports)
     sid = client.get_sid("/chat")
     observer, _ = connect(url, transports)
     clients.append(observer)

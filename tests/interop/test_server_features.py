@@ -77,7 +77,7 @@ def test_emit_to_rooms_with_exclusions(url):
 
 
 def test_server_call_times_out(url):
-    client, rec = connect(url, WS)
+    client, _ = connect(url, WS)
     release = threading.Event()
     seen: queue.Queue[Any] = queue.Queue()
 

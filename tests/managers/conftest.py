@@ -23,8 +23,15 @@ import pytest
 from tests.support.live import LiveServer
 
 # Skips this directory without the redis extra (see tests/support/redis_peers.py).
-from tests.support.redis_peers import (Client, NodePeer, RedisServer, answers, node_available,
-                                       redis, start_server)
+from tests.support.redis_peers import (
+    Client,
+    NodePeer,
+    RedisServer,
+    answers,
+    node_available,
+    redis,
+    start_server,
+)
 
 
 @pytest.fixture(scope="session")

@@ -89,7 +89,7 @@ def test_cluster_wide_sockets_rooms_and_server_side_events(servers, clients):
     on_c.call("join", "team")
     listed = on_a.call("list")
     assert sorted(sid for sid, _ in listed) == sorted([on_a.sid, on_b.sid, on_c.sid])
-    assert dict((sid, rooms) for sid, rooms in listed)[on_b.sid] == sorted([on_b.sid, "team"])
+    assert {sid: rooms for sid, rooms in listed}[on_b.sid] == sorted([on_b.sid, "team"])
     assert sorted(sid for sid, _ in on_a.call("list", "team")) == sorted([on_b.sid, on_c.sid])
     assert {"team", on_a.sid, on_b.sid, on_c.sid} <= set(on_a.call("all_rooms"))
 

@@ -50,7 +50,7 @@ def test_node_and_wsgi_share_a_room_both_ways(cluster):
 
 
 def test_wsgi_answers_the_node_adapters_requests(cluster):
-    py, node, server = cluster
+    py, node, _ = cluster
     node_sid = node.info["sid"]
     py.call("join", "shared")
     fetched = {s["id"]: s for s in node.request("fetch")}              # REMOTE_FETCH
@@ -82,7 +82,7 @@ def test_wsgi_answers_the_node_adapters_requests(cluster):
 def test_wsgi_reaches_into_the_node_server(cluster):
     py, node, _ = cluster
     node_sid = node.info["sid"]
-    listed = dict((sid, rooms) for sid, rooms in py.call("list"))       # our fetch, Node answers
+    listed = {sid: rooms for sid, rooms in py.call("list")}       # our fetch, Node answers
     assert listed[node_sid] == [node_sid] and py.sid in listed
     assert node_sid in py.call("all_rooms")
 

@@ -218,7 +218,7 @@ def test_decoder_is_reusable_across_packets() -> None:
 
 
 def test_max_attachments() -> None:
-    ten = "[" + ",".join(['"e"'] + ['{"_placeholder":true,"num":%d}' % i for i in range(10)]) + "]"
+    ten = "[" + ",".join(['"e"'] + [f'{{"_placeholder":true,"num":{i}}}' for i in range(10)]) + "]"
     assert decode_all("510-" + ten, *[bytes([i]) for i in range(10)]).data[10] == b"\x09"
     with pytest.raises(SocketIOError):
         Decoder().feed('511-["e"]')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import tracemalloc
@@ -471,7 +472,7 @@ def test_frames_before_a_bad_one_are_returned_then_the_error_is_raised() -> None
 MIXED_STREAM = (
     client_frame(Opcode.TEXT, "héllo".encode())
     + client_frame(Opcode.BINARY, bytes(range(256)))
-    + client_frame(Opcode.TEXT, "frag".encode(), fin=False, mask=b"\x00\x01\x02\x03")
+    + client_frame(Opcode.TEXT, b"frag", fin=False, mask=b"\x00\x01\x02\x03")
     + client_frame(Opcode.PING, b"ping")
     + client_frame(Opcode.CONTINUATION, "menté €".encode())
     + client_frame(Opcode.BINARY, b"z" * 70000)
@@ -540,7 +541,7 @@ def fragmented_stream(draw: st.DrawFn) -> tuple[bytes, list[object]]:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         cuts = sorted(draw(st.lists(st.integers(0, len(raw)), max_size=4)))
         bounds = [0, *cuts, len(raw)]
-        pieces = [raw[a:b] for a, b in zip(bounds, bounds[1:])]
+        pieces = [raw[a:b] for a, b in itertools.pairwise(bounds)]
         first = Opcode.TEXT if isinstance(data, str) else Opcode.BINARY
         for i, piece in enumerate(pieces):
             mask = draw(st.binary(min_size=4, max_size=4))
@@ -557,7 +558,7 @@ def fragmented_stream(draw: st.DrawFn) -> tuple[bytes, list[object]]:
 def feed_in_chunks(decoder: FrameDecoder, stream: bytes, cuts: list[int]) -> list[object]:
     bounds = [0, *sorted(c % (len(stream) + 1) for c in cuts), len(stream)]
     events: list[object] = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         events += decoder.feed(stream[a:b])
     return events
 

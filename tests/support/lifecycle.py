@@ -15,7 +15,8 @@ import queue
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tests.support.live import LiveServer
 from tests.support.wire import Wire, answer, polling

@@ -26,7 +26,9 @@ def bounded_get(app: webtest.TestApp, url: str, timeout: float = 5.0,
     def run() -> None:
         try:
             box.append(webtest.TestApp(app.app).get(url, expect_errors=expect_errors))
-        except BaseException as exc:  # handed back to the test thread
+        except BaseException as exc:  # noqa: BLE001 - deliberate, see below
+            # Everything, pytest's outcomes (BaseException) included, is handed back and
+            # re-raised in the test thread, where it fails the test as if the GET ran there.
             box.append(exc)
         finally:
             done.set()
