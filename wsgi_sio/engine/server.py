@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .. import runtime as runtime_mod
 from .. import runtime_choice
@@ -21,9 +22,17 @@ from ..protocol.errors import EngineIOError, HandshakeError
 from ..protocol.session import Session
 from ..protocol.websocket import CloseCode, accept_handshake, environ_headers
 from . import http
-from .http import (BAD_HANDSHAKE_METHOD, BAD_REQUEST, FORBIDDEN, UNKNOWN_SID,
-                   UNKNOWN_TRANSPORT, UNSUPPORTED_PROTOCOL_VERSION, BodyTooLarge,
-                   OriginPolicy, RequestRefused)
+from .http import (
+    BAD_HANDSHAKE_METHOD,
+    BAD_REQUEST,
+    FORBIDDEN,
+    UNKNOWN_SID,
+    UNKNOWN_TRANSPORT,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    BodyTooLarge,
+    OriginPolicy,
+    RequestRefused,
+)
 from .scheduler import Scheduler
 from .socket import EngineSocket
 from .websocket import WebSocketTransport
@@ -347,12 +356,9 @@ class EngineServer:
             except (ValueError, OSError):
                 return http.error(start_response, BAD_REQUEST, extra=cors)
             try:
-                packets = engineio.decode_payload(body.decode("utf-8"), self.max_payload_packets)
-            except (UnicodeDecodeError, EngineIOError) as exc:
-                log.info("closing Engine.IO session %s: %s", sock.sid, exc)
-                sock.close(states.PARSE_ERROR, notify_client=False)
+                sock.receive_payload(body, self.max_payload_packets)
+            except EngineIOError as exc:  # the session is closed
                 return http.error(start_response, BAD_REQUEST, str(exc), extra=cors)
-            sock.receive(packets)
             return http.respond(start_response, "200 OK", b"ok", "text/html; charset=UTF-8", cors)
         finally:
             sock.end_post()

@@ -2,12 +2,14 @@
 
 An ``EngineSocket`` owns a :class:`~wsgi_sio.protocol.session.Session`, wakes the pending
 long-poll or writes to the WebSocket when packets are queued, runs the heartbeat on the
-server's scheduler, and runs the application's work for the connection *in order*
-(``run_in_order``): over WebSocket in the reading greenlet itself, with a substitute reader
-while a handler waits for this client (see ``serve_websocket``); over long-polling in a
-worker greenlet started only while there is work. A handler that blocks (a database query,
-a call waiting for the client's ack) holds up only this connection's later messages, never
-the reading of that ack, and never another client.
+server's scheduler, probes a WebSocket for the upgrade, and runs the application's work for
+the connection in order (``run_in_order``, see :mod:`.ordered`).
+
+Over WebSocket the socket decides when to write and what: queued packets leave from a deferred
+callback, so a burst (a loop of broadcasts) leaves in one write per client, encoded once for
+all recipients (``Packet.wire``); the CONNECT reply may be written alone and what follows held
+back (``write_alone``). The transport under it is a byte pipe (:mod:`.websocket`): it writes
+without blocking, says whether a write goes straight out, and reports its breakage.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..protocol import session as states
-from ..protocol.engineio import Packet, PacketType
+from ..protocol import websocket as wsproto
+from ..protocol.engineio import Packet, PacketType, decode_payload, encode_packet
 from ..protocol.errors import EngineIOError, WebSocketError
 from ..protocol.session import ProbeReply, Session, Upgraded
 from ..protocol.websocket import CloseCode
 from ..runtime import Runtime
+from .ordered import InOrder
 from .scheduler import Scheduler, Timer
 from .websocket import ConnectionGone, WebSocketTransport
 
@@ -46,6 +50,16 @@ log = logging.getLogger("wsgi_sio")
 #: packets of one polling payload applied between two yields to the other greenlets
 YIELD_EVERY = 256
 
+_encode_message = wsproto.encode_message
+
+
+def _frame(packet: Packet) -> bytes:
+    """The packet as a WebSocket frame, encoded once however many clients it goes to."""
+    wire = packet.wire
+    if wire is None:
+        wire = packet.wire = _encode_message(encode_packet(packet))
+    return wire
+
 
 class EngineSocket:
     """A connected Engine.IO client. ``sid``, ``environ`` and ``transport`` are public."""
@@ -53,19 +67,17 @@ class EngineSocket:
     # thousands of these live at once: no per-instance __dict__
     __slots__ = (
         "_alarm",
-        "_inbox",
+        "_flush_due",
+        "_holding",
         "_lock",
         "_noop_pending",
+        "_order",
         "_poll_event",
         "_poll_waiting",
         "_post_active",
-        "_reader",
-        "_reader_busy",
         "_rx",
         "_rx_pos",
-        "_substitute",
         "_timer",
-        "_worker_running",
         "closed",
         "context",
         "environ",
@@ -92,13 +104,14 @@ class EngineSocket:
         self._post_active = False
         self._noop_pending = False
         self._timer: Timer | None = None
-        self._inbox: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._order = InOrder(self.runtime, self._lock, self.sid)
         #: the WebSocket being probed during an upgrade, closed if the probe times out
         self.probing: WebSocketTransport | None = None
-        self._worker_running = False
-        self._reader: Any = None
-        self._reader_busy = False
-        self._substitute: Any = None
+        #: a deferred write is on its way: queueing more needs no other (read on the
+        #: per-recipient path of every broadcast, so an attribute rather than a method)
+        self._flush_due = False
+        #: ``write_alone`` holds back what is queued until its pause is over
+        self._holding = False
         self._alarm: tuple[float, Callable[..., Any], Any] | None = None
         self._rx: list[Packet] | None = None  # the batch being applied (see _apply_received)
         self._rx_pos = 0
@@ -131,10 +144,10 @@ class EngineSocket:
                                 "%d bytes)", self.sid, len(session.outgoing), session.queued_bytes)
                 self._on_closed()
             return False
-        ws = self.ws
-        if ws is not None:
-            if not ws.flush_due:
-                ws.flush(self)
+        if self.ws is not None:
+            if not self._flush_due:
+                self._flush_due = True
+                self.runtime.defer(self._write_queued)
         elif self._poll_waiting:
             self._poll_event.set()
         return True
@@ -148,15 +161,17 @@ class EngineSocket:
         return self._poll_waiting and not self.closed
 
     def flush(self) -> None:
-        ws = self.ws
-        if ws is not None:
-            ws.flush(self)
+        """Packets were queued: write them soon (WebSocket) or wake the waiting GET."""
+        if self.ws is not None:
+            if not self._flush_due:
+                self._flush_due = True
+                self.runtime.defer(self._write_queued)
         elif self._poll_waiting:
             self._poll_event.set()
 
     def write_alone(self, pause: float = 0.0) -> None:
         """Over WebSocket, write what is queued now, in a write of its own, and hold what is
-        queued next for ``pause`` seconds (see ``WebSocketTransport.flush``).
+        queued next for ``pause`` seconds.
 
         For the CONNECT reply: clients that await one frame at a time, registering the next
         listener only once the first frame is handled, lose every frame that arrived in the
@@ -168,9 +183,32 @@ class EngineSocket:
         ws = self.ws
         if ws is None:
             return
-        ws.flush_now(self)
-        if pause > 0 and ws.hold():
-            self.server.scheduler.call_later(pause, lambda: ws.flush_now(self))
+        self._write_now()
+        if pause > 0 and ws.writable():
+            self._holding = True
+            self.server.scheduler.call_later(pause, self._write_now)
+
+    def _write_now(self) -> None:
+        """Write what is queued at once, ending a hold (the close packet before the Close
+        frame, the answers before a failed connection's Close)."""
+        self._holding = False
+        self._write_queued()
+
+    def _write_queued(self) -> None:
+        # Deferred (see ``send_packets``): everything queued by then leaves in one write.
+        if self._holding:
+            return  # _write_now writes it all; meanwhile no other deferred write is needed
+        self._flush_due = False
+        ws = self.ws
+        if ws is None:
+            return
+        with self._lock:
+            packets = self.session.drain()
+        if packets:
+            if len(packets) == 1:
+                ws.write(_frame(packets[0]))
+            else:
+                ws.write(b"".join([_frame(p) for p in packets]))
 
     def take_outgoing(self) -> list[Packet]:
         with self._lock:
@@ -183,6 +221,19 @@ class EngineSocket:
         self._rx = packets
         self._rx_pos = 0
         self._apply_received()
+
+    def receive_payload(self, body: bytes, max_packets: int) -> None:
+        """Apply a polling POST's body. A body that is not a valid payload closes the session
+        (a parse error: the client is not told) and raises ``EngineIOError`` saying why."""
+        try:
+            packets = decode_payload(body.decode("utf-8"), max_packets)
+        except (UnicodeDecodeError, EngineIOError) as exc:
+            log.info("closing Engine.IO session %s: %s", self.sid, exc)
+            self.close(states.PARSE_ERROR, notify_client=False)
+            if isinstance(exc, EngineIOError):
+                raise
+            raise EngineIOError(str(exc)) from exc
+        self.receive(packets)
 
     def _apply_received(self) -> None:
         """Apply the current batch from where it stands.
@@ -218,80 +269,34 @@ class EngineSocket:
         self._rx = None
 
     def run_in_order(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` after everything queued before it for this connection.
-
-        Called by the WebSocket reader with nothing queued, it runs at once, in the reader
-        (see ``serve_websocket``). Otherwise it is queued: for the reader to run once its
-        current handler returns, or for a worker greenlet that exists only while there is
-        work, so idle connections cost none.
-        """
-        reader = self._reader
-        on_reader = reader is not None and self.runtime.current() is reader
-        with self._lock:  # threads (the polling fallback) may queue from several at once
-            if on_reader and not self._reader_busy and not self._worker_running and not self._inbox:
-                inline: tuple[Callable[..., Any], tuple[Any, ...]] | None = (fn, args)
-            else:
-                self._inbox.append((fn, args))
-                if self._reader_busy or self._worker_running:
-                    return
-                if on_reader:
-                    inline = self._inbox.pop(0)  # the oldest first; the rest follow
-                else:
-                    inline = None
-                    self._worker_running = True
-        if inline is not None:
-            self._run_inline(*inline)
-        else:
-            self.runtime.spawn(self._work)
-
-    def _run_inline(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self._reader_busy = True
-        try:
-            self._call(fn, args)
-            while self._inbox:  # queued by a substitute reader meanwhile
-                batch, self._inbox = self._inbox, []
-                for item in batch:
-                    self._call(*item)
-        finally:
-            self._reader_busy = False
-            substitute = self._substitute
-            if substitute is not None:
-                self._substitute = None
-                self.runtime.kill(substitute)
-
-    def _call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("error in a handler of Engine.IO session %s", self.sid)
+        """Run ``fn(*args)`` after everything queued before it for this connection: at once
+        when the WebSocket reader calls it with nothing queued, else queued (see
+        :mod:`.ordered`)."""
+        self._order.run(fn, *args)
 
     def wait(self, event: Any, timeout: float | None) -> bool:
         """Wait for ``event``; from a handler running in the reader, let a substitute read.
 
         This is how a handler can wait for this very client's acknowledgement.
         """
-        if self._reader is not None and self._reader_busy and self.runtime.current() is self._reader:
-            self._start_substitute()
-        return bool(event.wait(timeout))
+        return self._order.wait(event, timeout)
 
     # -- reading a WebSocket ------------------------------------------------------------------
-    #
-    # Over WebSocket the request's greenlet reads and also runs the handlers: no greenlet is
-    # started per message, which nearly doubles the message rate. Nothing would read while a
-    # handler blocks, which matters in two cases, and for those a substitute reader runs until
-    # the handler returns: a handler waiting for this client's acknowledgement (``wait``), and
-    # a pong due while a handler still runs (``_on_timer``). The substitute only reads:
-    # acknowledgements are resolved at once, everything else is queued, and the reader runs
-    # it, in order, when its handler is done.
 
     def serve_websocket(self, ws: WebSocketTransport) -> None:
-        """Read until the client or the session goes; runs in the request's greenlet."""
-        self._reader = self.runtime.current()
+        """Read until the client or the session goes; runs in the request's greenlet, which
+        also runs the handlers (see :mod:`.ordered`)."""
+        self._order.begin_reading(self._read_substitute)
         try:
             self._read(ws)
         finally:
-            self._reader = None
+            self._order.end_reading()
             ws.close(CloseCode.NORMAL)
+
+    def _read_substitute(self) -> None:
+        ws = self.ws
+        if ws is not None:
+            self._read(ws)
 
     def _read(self, ws: WebSocketTransport) -> None:
         try:
@@ -302,31 +307,12 @@ class EngineSocket:
             self.close(states.TRANSPORT_CLOSE, notify_client=False)
         except WebSocketError as exc:
             log.info("closing WebSocket of session %s: %s (%d)", self.sid, exc.reason, exc.code)
-            ws.flush_now(self)  # answers to the messages before the bad frame go first
+            self._write_now()  # answers to the messages before the bad frame go first
             ws.close(exc.code, exc.reason)
             self.close(states.TRANSPORT_ERROR, notify_client=False)
         except EngineIOError as exc:
             log.info("closing Engine.IO session %s: %s", self.sid, exc)
             self.close(states.PARSE_ERROR, notify_client=False)
-
-    def _start_substitute(self) -> None:
-        if self._substitute is None and self.ws is not None:
-            self._substitute = self.runtime.spawn_task(self._read, self.ws)
-
-    def _work(self) -> None:
-        try:
-            while True:
-                with self._lock:
-                    if not self._inbox:
-                        self._worker_running = False
-                        return
-                    # Take the whole batch: work queued meanwhile lands in a fresh list.
-                    batch, self._inbox = self._inbox, []
-                for fn, args in batch:
-                    self._call(fn, args)
-        except BaseException:
-            self._worker_running = False  # killed: let the next work start a worker again
-            raise
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -346,7 +332,7 @@ class EngineSocket:
             self._timer.cancel()
         ws = self.ws
         if ws is not None:
-            ws.flush_now(self)  # the close packet goes before the Close frame
+            self._write_now()  # the close packet goes before the Close frame
             if self.session.close_reason == states.SERVER_SHUTTING_DOWN:
                 ws.close(CloseCode.GOING_AWAY, "going away")  # RFC 6455 §7.4.1
             else:
@@ -422,10 +408,10 @@ class EngineSocket:
             alarm[1](alarm[2])
             if self.closed:
                 return
-        if self._reader_busy and self._substitute is None and self.session.pong_overdue(now):
+        if self._order.reader_blocked and self.session.pong_overdue(now):
             # The pong may be sitting unread behind a long handler: read it before judging.
             self.session.wait_for_pong(now)
-            self._start_substitute()
+            self._order.start_substitute()
             self._arm()
             return
         with self._lock:
@@ -527,7 +513,7 @@ class EngineSocket:
             for i, packet in enumerate(packets):
                 outcome = self.session.probe(packet)
                 if type(outcome) is ProbeReply:
-                    ws.send_packet(outcome.packet)
+                    ws.write(_frame(outcome.packet))
                     self.end_poll_with_noop()
                 elif type(outcome) is Upgraded:
                     self.attach_websocket(ws)
@@ -538,9 +524,18 @@ class EngineSocket:
     def attach_websocket(self, ws: WebSocketTransport) -> None:
         """Make ``ws`` the transport (a direct WebSocket session, or a completed upgrade)."""
         self.ws = ws
-        ws.owner = self
+        ws.on_broken = self._transport_broken
         self.probing = None
         if self._poll_waiting:
             self._poll_event.set()
-        ws.flush(self)
+        self.flush()
+
+    def _transport_broken(self, reason: str) -> None:
+        """The WebSocket under the session failed: a write failed, or the client stopped
+        reading (``reason`` is then ``slow consumer``)."""
+        ws = self.ws
+        if reason == states.SLOW_CONSUMER and ws is not None and not self.closed:
+            log.warning("closing Engine.IO session %s: slow consumer (%d bytes unsent)",
+                        self.sid, ws.unsent)
+        self.close(reason, notify_client=False)
 

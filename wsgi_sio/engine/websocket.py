@@ -1,12 +1,15 @@
-"""The WebSocket transport: RFC 6455 framing (from the sans-IO codec) over a raw connection.
+"""The WebSocket transport: a byte pipe over a raw connection, and RFC 6455 framing (from the
+sans-IO codec) for what it reads.
 
-The request's own greenlet reads and decodes frames. Writing is described above
-``flush``: an idle connection costs no extra greenlet, and a slow one cannot block others.
+The request's own greenlet reads and decodes frames (``read_packets``). Writing takes bytes
+already framed by the owner (the engine socket decides what to write and when) and never
+blocks: see ``write``. The owner learns that the connection broke through ``on_broken``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..protocol import engineio
@@ -26,26 +29,9 @@ class ByteStream(Protocol):
     def close(self) -> None: ...
 
 
-class Owner(Protocol):
-    """What the transport asks of the session it serves (an ``EngineSocket``)."""
-
-    sid: str
-
-    def take_outgoing(self) -> list[engineio.Packet]: ...
-    def close(self, reason: str = ..., notify_client: bool = ...) -> None: ...
-
 log = logging.getLogger("wsgi_sio")
 
-_encode_packet = engineio.encode_packet
 _encode_message = wsproto.encode_message
-
-
-def _frame(packet: engineio.Packet) -> bytes:
-    """The packet as a WebSocket frame, encoded once however many clients it goes to."""
-    wire = packet.wire
-    if wire is None:
-        wire = packet.wire = _encode_message(_encode_packet(packet))
-    return wire
 
 
 class ConnectionGone(Exception):
@@ -53,20 +39,26 @@ class ConnectionGone(Exception):
 
 
 class WebSocketTransport:
+    """One WebSocket connection: ``write`` bytes to it, ``read_packets`` from it, ``close``.
+
+    ``on_broken(reason)``, set by the owner, is called once if the connection fails under a
+    write (``transport error``) or the client stops reading (``slow consumer``); the
+    transport is closed by then.
+    """
+
     __slots__ = (
         "_backlog",
         "_backlog_size",
         "_closing",
-        "_holding",
         "_pending",
         "_writer",
         "closed",
         "conn",
         "decoder",
-        "flush_due",
         "max_backlog",
-        "owner",
+        "on_broken",
         "runtime",
+        "unsent",
     )
 
     def __init__(self, conn: ByteStream, runtime: Any, max_message_size: int,
@@ -76,13 +68,12 @@ class WebSocketTransport:
         self.decoder = wsproto.FrameDecoder(max_message_size=max_message_size)
         self.max_backlog = max_backlog
         self.closed = False
-        #: the session this transport serves, once attached (not while it is only a probe)
-        self.owner: Owner | None = None
-        self._closing = False
-        #: a deferred write is on its way: queueing more needs no new ``flush`` (read on the
-        #: per-recipient path of every broadcast, so an attribute rather than a method)
-        self.flush_due = False
-        self._holding = False
+        #: called with the reason when the connection breaks (set by the session it serves;
+        #: None while it is only a probe)
+        self.on_broken: Callable[[str], Any] | None = None
+        #: bytes accepted by ``write`` and never sent, once the connection broke
+        self.unsent = 0
+        self._closing = False  # a Close frame is on its way: nothing more is written
         self._writer = False
         self._backlog: list[bytes] | None = None  # made when a client first falls behind
         self._backlog_size = 0
@@ -90,55 +81,25 @@ class WebSocketTransport:
 
     # -- writing ----------------------------------------------------------------------------
     #
-    # Writes never block the caller. Queued packets are written from a deferred callback, so a
-    # burst (a loop of broadcasts) leaves in one write per client; the write goes straight to
-    # the socket buffer when it fits, and only a client that falls behind gets a writer
-    # greenlet, which exits once its backlog is sent. A backlog past ``max_backlog`` bytes
-    # means the client is not reading: it is closed as a slow consumer instead of growing
-    # the server's memory. Every byte counts, the answers to the client's own frames (pongs,
-    # ``3probe``, the Close reply) included: a client that sends pings and never reads would
-    # otherwise grow the backlog through them.
+    # A write goes straight to the socket buffer when it fits (``send_nowait``); only a client
+    # that falls behind gets a writer greenlet, which exits once its backlog is sent, so an
+    # idle connection costs no extra greenlet and a slow one cannot block others. A backlog
+    # past ``max_backlog`` bytes means the client is not reading: the connection is closed as
+    # a slow consumer instead of growing the server's memory. Every byte counts, the answers
+    # to the client's own frames (pongs, ``3probe``, the Close reply) included: a client that
+    # sends pings and never reads would otherwise grow the backlog through them.
 
-    def flush(self, sock: Owner) -> None:
-        """Packets were queued on ``sock``: write them soon."""
-        if self.flush_due or self.closed:
-            return
-        self.flush_due = True
-        self.runtime.defer(self._write_queued, sock)
+    def writable(self) -> bool:
+        """Whether ``write`` still takes bytes: open, and no Close frame sent."""
+        return not self.closed and not self._closing
 
     def idle(self) -> bool:
         """Whether a write now goes straight out: open, and nothing unsent before it."""
         return not self.closed and not self._closing and not self._writer
 
-    def hold(self) -> bool:
-        """Write nothing that is queued until the next ``flush_now``. False if closed."""
-        if self.closed:
-            return False
-        self._holding = True
-        return True
-
-    def flush_now(self, sock: Owner) -> None:
-        self.flush_due = False
-        self._holding = False
-        self._write_queued(sock)
-
-    def _write_queued(self, sock: Owner) -> None:
-        self.flush_due = False
-        if self._holding:
-            return  # flush_now will write it all
-        packets = sock.take_outgoing()
-        if packets:
-            self._write(b"".join([_frame(p) for p in packets]), sock)
-
-    def send_packet(self, packet: engineio.Packet) -> None:
-        self._write(_frame(packet), None)
-
-    def send_message(self, data: str | bytes) -> None:
-        """One raw WebSocket message (TEXT for ``str``, BINARY for ``bytes``)."""
-        self._write(_encode_message(data), None)
-
-    def _write(self, data: bytes, sock: Owner | None) -> None:
-        if self.closed:
+    def write(self, data: bytes) -> None:
+        """Write ``data`` (whole frames) without blocking; nothing after a Close frame."""
+        if self._closing or self.closed:
             return
         if not self._writer:
             send_nowait = self.conn.send_nowait
@@ -146,52 +107,58 @@ class WebSocketTransport:
                 try:
                     sent = send_nowait(data)
                 except OSError:
-                    self._broken(sock)
+                    self._broken(states.TRANSPORT_ERROR, len(data))
                     return
                 if sent == len(data):
                     return
                 data = data[sent:]
             self._writer = True
-            self.runtime.spawn(self._drain, sock)
+            self.runtime.spawn(self._drain)
         if self._backlog is None:
             self._backlog = []
         self._backlog.append(data)
         self._backlog_size += len(data)
         if self._backlog_size > self.max_backlog:
-            sock = sock or self.owner
-            log.warning("closing %s: slow consumer (%d bytes unsent)",
-                        f"Engine.IO session {sock.sid}" if sock is not None else "a WebSocket",
-                        self._backlog_size)
-            self._backlog = None
-            self._backlog_size = 0
-            self._broken(sock, states.SLOW_CONSUMER)
+            if self.on_broken is None:
+                log.warning("closing a WebSocket: slow consumer (%d bytes unsent)", self._backlog_size)
+            self._broken(states.SLOW_CONSUMER)
 
-    def _drain(self, sock: Owner | None) -> None:
+    def send_message(self, data: str | bytes) -> None:
+        """One raw WebSocket message (TEXT for ``str``, BINARY for ``bytes``)."""
+        self.write(_encode_message(data))
+
+    def _drain(self) -> None:
         try:
             while self._backlog and not self.closed:
                 chunk = b"".join(self._backlog)
                 self._backlog = None
                 self._backlog_size = 0
-                self.conn.sendall(chunk)
-        except OSError:
-            self._broken(sock)
+                try:
+                    self.conn.sendall(chunk)
+                except OSError:
+                    self._broken(states.TRANSPORT_ERROR, len(chunk))
         finally:
             self._writer = False
             if self._closing:
                 self._shutdown()
 
-    def _broken(self, sock: Owner | None, reason: str = states.TRANSPORT_ERROR) -> None:
+    def _broken(self, reason: str, unsent: int = 0) -> None:
+        self.unsent = self._backlog_size + unsent
+        self._backlog = None
+        self._backlog_size = 0
         self._closing = True
         self._shutdown()
-        if sock is not None:
-            sock.close(reason, notify_client=False)
+        on_broken = self.on_broken
+        if on_broken is not None:
+            self.on_broken = None  # once
+            on_broken(reason)
 
     def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
-        """Send a Close frame (after anything still queued) and end the connection."""
+        """Send a Close frame (after anything still unsent) and end the connection."""
         if self._closing or self.closed:
             return
+        self.write(wsproto.encode_close(code, reason))  # last: ``write`` takes nothing more
         self._closing = True
-        self._write(wsproto.encode_close(code, reason), None)
         if not self._writer:
             self._shutdown()
 
@@ -250,7 +217,7 @@ class WebSocketTransport:
                 if kind is wsproto.Message:
                     packets.append(event.data if decode is None else decode(event.data))
                 elif kind is wsproto.Ping:
-                    self._write(wsproto.encode_frame(wsproto.Opcode.PONG, event.payload), None)
+                    self.write(wsproto.encode_frame(wsproto.Opcode.PONG, event.payload))
                 elif kind is wsproto.Close:
                     if packets:
                         self._pending = events[i:]
