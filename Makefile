@@ -40,7 +40,10 @@ $(REDIS):
 
 setup: $(VENV)/.installed $(JSDIR)/node_modules/.installed $(DJSTATIC)/socket.io.min.js
 
+# the linters the project configures (pyproject.toml) first: they take seconds, the suite minutes
 test: setup $(CHROMIUM) $(REDIS)
+	$(PY) -m ruff check wsgi_sio tests
+	$(PY) -m mypy wsgi_sio
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The Django demo (sample_site/) on one port; demo users alice and bob, password socketio.
