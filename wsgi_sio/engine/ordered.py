@@ -72,31 +72,32 @@ class InOrder:
 
     # -- running work -------------------------------------------------------------------------
 
-    def run(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` after everything queued before it for this connection.
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Run ``fn(*args)`` after everything queued before it for this connection (``args``
+        as a tuple, as the socket's ``run_in_order`` got it: no repacking per message).
 
         Called by the reader with nothing queued, it runs at once, in the reader. Otherwise
         it is queued: for the reader to run once its current handler returns, or for a
         worker greenlet.
         """
         reader = self._reader
-        on_reader = reader is not None and self.runtime.current() is reader
-        with self._lock:
-            if on_reader and not self._busy and not self._worker_running and not self._inbox:
-                inline: Work | None = (fn, args)
-            else:
+        if reader is not None and self.runtime.current() is reader:
+            # Only a greenlet reads a WebSocket (threads have no raw connection), and nothing
+            # switches until the handler runs: the lock, for threads, is not needed here.
+            if self._busy or self._worker_running:
+                self._inbox.append((fn, args))  # the reader (or the worker) runs it next
+            elif self._inbox:
                 self._inbox.append((fn, args))
-                if self._busy or self._worker_running:
-                    return
-                if on_reader:
-                    inline = self._inbox.pop(0)  # the oldest first; the rest follow
-                else:
-                    inline = None
-                    self._worker_running = True
-        if inline is not None:
-            self._run_inline(*inline)
-        else:
-            self.runtime.spawn(self._work)
+                self._run_inline(*self._inbox.pop(0))  # the oldest first; the rest follow
+            else:
+                self._run_inline(fn, args)
+            return
+        with self._lock:  # threads (the polling fallback) may queue from several at once
+            self._inbox.append((fn, args))
+            if self._busy or self._worker_running:
+                return
+            self._worker_running = True
+        self.runtime.spawn(self._work)
 
     def wait(self, event: Any, timeout: float | None) -> bool:
         """Wait for ``event``; from a handler running in the reader, let a substitute read.

@@ -272,7 +272,7 @@ class EngineSocket:
         """Run ``fn(*args)`` after everything queued before it for this connection: at once
         when the WebSocket reader calls it with nothing queued, else queued (see
         :mod:`.ordered`)."""
-        self._order.run(fn, *args)
+        self._order.run(fn, args)
 
     def wait(self, event: Any, timeout: float | None) -> bool:
         """Wait for ``event``; from a handler running in the reader, let a substitute read.
