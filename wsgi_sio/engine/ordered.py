@@ -41,7 +41,7 @@ class InOrder:
         self.runtime = runtime
         self.sid = sid  # for the log
         self._lock = lock  # the socket's: threads (the polling fallback) queue from several at once
-        self._inbox: list[Work] = []
+        self._inbox: list[Work] | None = None  # made when work first has to wait: most never does
         self._worker_running = False
         self._reader: Any = None
         self._read: Callable[[], Any] | None = None
@@ -85,7 +85,7 @@ class InOrder:
             # Only a greenlet reads a WebSocket (threads have no raw connection), and nothing
             # switches until the handler runs: the lock, for threads, is not needed here.
             if self._busy or self._worker_running:
-                self._inbox.append((fn, args))  # the reader (or the worker) runs it next
+                self._queue((fn, args))  # the reader (or the worker) runs it next
             elif self._inbox:
                 self._inbox.append((fn, args))
                 self._run_inline(*self._inbox.pop(0))  # the oldest first; the rest follow
@@ -93,11 +93,18 @@ class InOrder:
                 self._run_inline(fn, args)
             return
         with self._lock:  # threads (the polling fallback) may queue from several at once
-            self._inbox.append((fn, args))
+            self._queue((fn, args))
             if self._busy or self._worker_running:
                 return
             self._worker_running = True
         self.runtime.spawn(self._work)
+
+    def _queue(self, work: Work) -> None:
+        inbox = self._inbox
+        if inbox is None:
+            self._inbox = [work]
+        else:
+            inbox.append(work)
 
     def wait(self, event: Any, timeout: float | None) -> bool:
         """Wait for ``event``; from a handler running in the reader, let a substitute read.
@@ -113,7 +120,7 @@ class InOrder:
         try:
             self._call(fn, args)
             while self._inbox:  # queued by a substitute reader meanwhile
-                batch, self._inbox = self._inbox, []
+                batch, self._inbox = self._inbox, None
                 for item in batch:
                     self._call(*item)
         finally:
@@ -131,7 +138,7 @@ class InOrder:
                         self._worker_running = False
                         return
                     # Take the whole batch: work queued meanwhile lands in a fresh list.
-                    batch, self._inbox = self._inbox, []
+                    batch, self._inbox = self._inbox, None
                 for fn, args in batch:
                     self._call(fn, args)
         except BaseException:
