@@ -2,7 +2,8 @@
 
 * The import graph of ``wsgi_sio`` has no cycle, counting every import: module level,
   inside functions, and under ``TYPE_CHECKING`` (a type-only import that closes a loop still
-  says that two modules know each other).
+  says that two modules know each other); and no import runs from a layer up to a higher one
+  (``LAYERS``).
 * ``wsgi_sio.protocol`` imports only the standard library: it is the sans-IO core.
 * gevent (and gevent-websocket, gunicorn) are imported in one package: ``wsgi_sio.green``.
 * No module reads or writes another module's ``_private`` names: ``x._name``, on anything but
@@ -112,6 +113,41 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_import_graph_has_no_cycle() -> None:
     assert cycles(internal_graph()) == []
+
+
+# The layers, lowest first (README "Layout"); the longest matching prefix names a module's
+# layer. A module may import from its own layer and the ones below, never from above.
+LAYERS = [
+    ["wsgi_sio.protocol"],
+    ["wsgi_sio.runtime", "wsgi_sio.testing"],
+    ["wsgi_sio.green"],
+    ["wsgi_sio.runtime_choice"],
+    ["wsgi_sio.engine"],
+    ["wsgi_sio.managers.in_process", "wsgi_sio.managers.wire"],
+    ["wsgi_sio.socketio"],
+    ["wsgi_sio.namespaces", "wsgi_sio.middleware", "wsgi_sio.managers.redis_manager",
+     "wsgi_sio.managers.emitter"],
+    ["wsgi_sio.django"],
+    ["wsgi_sio.django.management", "wsgi_sio.compat", "wsgi_sio.cli", "wsgi_sio.__main__",
+     "wsgi_sio.managers", "wsgi_sio"],  # the packages' re-exports and the entry points
+]
+
+
+def layer_of(name: str) -> int:
+    best, rank = "", -1
+    for index, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > len(best):
+                best, rank = prefix, index
+    assert rank >= 0, f"{name} is in no layer: add it to LAYERS"
+    return rank
+
+
+def test_no_import_runs_up_a_layer() -> None:
+    upward = [f"{name} ({layer_of(name)}) imports {target} ({layer_of(target)})"
+              for name, targets in internal_graph().items() for target in targets
+              if layer_of(target) > layer_of(name)]
+    assert upward == []
 
 
 def test_the_protocol_core_imports_only_the_standard_library() -> None:
