@@ -32,18 +32,24 @@ def parse_bind(bind: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m wsgi_sio", description=__doc__.splitlines()[0])
-    parser.add_argument("app", help="the WSGI application, as module:attribute")
-    parser.add_argument("--bind", "-b", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
-    parser.add_argument("--log-level", default="info")
-    parser.add_argument("--access-log", action="store_true", help="log every request")
+def add_deadline_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--header-timeout`` and ``--body-timeout``, for this command and ``runserver_sio``
+    alike (defined here, where nothing imports gevent before it is patched)."""
     parser.add_argument("--header-timeout", type=float, default=60.0,
                         help="seconds a request line and headers may take to arrive, keep-alive "
                              "idle time included (default %(default)s; 0 for no limit)")
     parser.add_argument("--body-timeout", type=float, default=60.0,
                         help="seconds a request body may take to arrive, from the application's "
                              "first read of it (default %(default)s; 0 for no limit)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m wsgi_sio", description=__doc__.splitlines()[0])
+    parser.add_argument("app", help="the WSGI application, as module:attribute")
+    parser.add_argument("--bind", "-b", default="127.0.0.1:8000", help="HOST:PORT (default %(default)s)")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    add_deadline_arguments(parser)
     parser.add_argument("--handler", choices=("pywsgi", "gevent-websocket"), default="pywsgi",
                         help="gevent's own handler (default), or gevent-websocket's WebSocketHandler")
     args = parser.parse_args(argv)

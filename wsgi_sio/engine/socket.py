@@ -144,6 +144,7 @@ class EngineSocket:
                                 "%d bytes)", self.sid, len(session.outgoing), session.queued_bytes)
                 self._on_closed()
             return False
+        # ``flush()``, inline: a method call per recipient is measurable on a broadcast
         if self.ws is not None:
             if not self._flush_due:
                 self._flush_due = True

@@ -94,8 +94,8 @@ class WebSocketTransport:
         return not self.closed and not self._closing
 
     def idle(self) -> bool:
-        """Whether a write now goes straight out: open, and nothing unsent before it."""
-        return not self.closed and not self._closing and not self._writer
+        """Whether a write now goes straight out: writable, and nothing unsent before it."""
+        return self.writable() and not self._writer
 
     def write(self, data: bytes) -> None:
         """Write ``data`` (whole frames) without blocking; nothing after a Close frame."""

@@ -26,6 +26,7 @@ from django.db import connections
 from django.utils import autoreload
 
 from wsgi_sio import green
+from wsgi_sio.cli import add_deadline_arguments
 from wsgi_sio.middleware import SocketIOMiddleware
 
 from ... import conf
@@ -86,12 +87,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
         parser.set_defaults(use_threading=False)
-        parser.add_argument("--header-timeout", type=float, default=60.0,
-                            help="Seconds a request line and headers may take to arrive, keep-alive "
-                                 "idle time included (default %(default)s; 0 for no limit).")
-        parser.add_argument("--body-timeout", type=float, default=60.0,
-                            help="Seconds a request body may take to arrive, from its first read "
-                                 "(default %(default)s; 0 for no limit).")
+        add_deadline_arguments(parser)
 
     def get_handler(self, *args: Any, **options: Any) -> Any:
         options = dict(options)
