@@ -16,11 +16,15 @@ both, so neither of them has to import the other.
 
 from __future__ import annotations
 
+import enum
+import os
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from .protocol.routing import Route, new_tag
 
 
 class Waitable(Protocol):
@@ -44,6 +48,53 @@ class UpgradedConnection(Protocol):
     def sendall(self, data: bytes) -> None: ...
     def send_nowait(self, data: bytes) -> int: ...
     def close(self) -> None: ...
+
+
+class Handoff(enum.Enum):
+    """What became of a request for a session that another process of this host owns
+    (``Runtime.hand_off``)."""
+
+    #: the owner has the client's connection now, and answers it; this process writes nothing
+    DONE = "done"
+    #: the owner is gone (its process exited): the session is unknown
+    OWNER_GONE = "owner gone"
+    #: the owner did not take the connection in time (stopped, overloaded)
+    OWNER_BUSY = "owner busy"
+    #: this server cannot pass connections on (threads, no group of workers, TLS, a body
+    #: already read by another middleware)
+    NOT_POSSIBLE = "not possible"
+
+
+_tag: str | None = None
+
+
+def worker_tag() -> str:
+    """This process's tag, the part of every sid it makes that names it as the owner.
+
+    Made at first use, and made anew in a forked child (gunicorn may load the application in
+    its master, ``preload_app``, and every worker must still have a tag of its own).
+    """
+    global _tag
+    if _tag is None:
+        _tag = new_tag()
+    return _tag
+
+
+def _forget_tag() -> None:
+    global _tag
+    _tag = None
+
+
+os.register_at_fork(after_in_child=_forget_tag)
+
+#: the host part of this process's sids: ``WSGI_SIO_HOST_ID`` (letters and digits), so that a
+#: load balancer can route on it; None: no host part
+HOST_ID = os.environ.get("WSGI_SIO_HOST_ID") or None
+
+
+def own_route() -> Route:
+    """The route that this process's sids carry."""
+    return Route(HOST_ID, worker_tag())
 
 
 class Runtime:
@@ -127,6 +178,21 @@ class Runtime:
     def on_worker_exit(self, environ: dict[str, Any], callback: Callable[[], Any]) -> None:
         """Run ``callback`` when the worker serving ``environ`` is told to stop gracefully
         (SIGTERM to a gunicorn worker; see green). Nothing to hook under threads."""
+
+    def join_group(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> bool:
+        """Make this process reachable by the other workers of its group, so that they can
+        pass it the connections of its sessions (see green). False: it has no group."""
+        return False
+
+    def hand_off(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                 route: Route) -> Handoff:
+        """Pass this request's connection to the process of this host that ``route`` names,
+        which then answers it (see green). Threads cannot."""
+        return Handoff.NOT_POSSIBLE
+
+    def handoff_counts(self) -> dict[str, int]:
+        """Connections this process passed to its peers and took from them (see green)."""
+        return {}
 
 
 _claims: list[weakref.WeakMethod[Callable[[str], bool]]] = []

@@ -109,7 +109,7 @@ def app(engine: wsgi_sio.EngineServer) -> webtest.TestApp:
 def test_handshake_body_is_the_open_packet_byte_for_byte(app: webtest.TestApp) -> None:
     res = app.get(HANDSHAKE)
     assert res.status == "200 OK"
-    match = re.fullmatch(r'0\{"sid":"([A-Za-z0-9_-]{20})","upgrades":\[\],"pingInterval":25000,'
+    match = re.fullmatch(r'0\{"sid":"([A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{20})","upgrades":\[\],"pingInterval":25000,'
                          r'"pingTimeout":20000,"maxPayload":1000000\}', res.text)
     assert match is not None, res.text
     assert res.headers["Content-Type"] == "text/plain; charset=UTF-8"
@@ -128,10 +128,12 @@ def test_handshake_reflects_the_server_options() -> None:
     app.app.close_all()
 
 
-def test_each_handshake_gets_a_new_url_safe_20_char_sid(app: webtest.TestApp) -> None:
+def test_each_handshake_gets_a_new_url_safe_sid_naming_this_process(app: webtest.TestApp) -> None:
     sids = {handshake(app) for _ in range(20)}
     assert len(sids) == 20
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{20}", sid) for sid in sids)
+    # the process tag, then 20 random characters (issue 11)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{20}", sid) for sid in sids)
+    assert len({sid.partition(".")[0] for sid in sids}) == 1
 
 
 def test_cache_buster_and_unknown_query_parameters_are_ignored(app: webtest.TestApp) -> None:

@@ -24,6 +24,7 @@ from tests.support.live import LiveServer, assert_only_deliberate_tracebacks
 from tests.support.wire import (
     OPEN_WS,
     SID,
+    SOCKET_SID,
     WS_QUERY,
     Wire,
     acks_answering_pings,
@@ -59,7 +60,7 @@ def test_direct_session_handshake_and_namespace_connect(server, wire):
     payload = json.loads(reply[2:])
     # §2.4: exactly the key "sid", and the Socket.IO id is not the Engine.IO id.
     assert list(payload) == ["sid"]
-    assert re.fullmatch(SID, payload["sid"]) and payload["sid"] != engine_sid.group(1)
+    assert re.fullmatch(SOCKET_SID, payload["sid"]) and payload["sid"] != engine_sid.group(1)
     assert ws.recv_text() == '42["welcome",{}]'
 
 

@@ -15,20 +15,25 @@ import re
 from urllib.parse import urlsplit
 
 from tests.support.wire import WS_QUERY, Wire
-from wsgi_sio.engine.server import generate_sid
+from wsgi_sio.protocol.routing import Route, compose_sid, parse_sid
 
 ALLOWED = "https://allowed.example"
 EVIL = "https://evil.example"
 
 
 def test_100000_session_ids_are_distinct_and_carry_120_random_bits():
-    sids = [generate_sid() for _ in range(100_000)]
+    # The sid names its owner (the process tag), and the token after it keeps the full
+    # strength of the sids before issue 11.
+    route = Route(None, "AbCd_-12")
+    sids = [compose_sid(route) for _ in range(100_000)]
     assert len(set(sids)) == len(sids)
+    assert all(parse_sid(sid) == route for sid in sids)
+    tokens = [sid.partition(".")[2] for sid in sids]
     # 20 URL-safe base64 characters: 6 bits each, all random (secrets.token_urlsafe(15)).
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{20}", sid) for sid in sids)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{20}", token) for token in tokens)
     # Every character position takes (nearly) all 64 values: no fixed or counter part.
     for position in range(20):
-        assert len({sid[position] for sid in sids[:10_000]}) == 64
+        assert len({token[position] for token in tokens[:10_000]}) == 64
 
 
 def request(url: str, method: str, query: str, origin: str | None,

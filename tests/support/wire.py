@@ -27,7 +27,10 @@ from wsgi_sio.protocol.websocket import Opcode, unmask
 
 TIMEOUT = 5.0
 WS_QUERY = "EIO=4&transport=websocket"
-SID = r'[A-Za-z0-9_-]{20}'
+# the engine's sid: the owning process's tag, then 20 random characters (issue 11)
+SID = r'[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{20}'
+#: a Socket.IO sid: 20 random characters (it routes no request)
+SOCKET_SID = r'[A-Za-z0-9_-]{20}'
 # §1.3, the key order of the reference server's onOpen().
 OPEN_WS = re.compile(
     r'0\{"sid":"(' + SID + r')","upgrades":\[\],"pingInterval":5000,'

@@ -10,7 +10,6 @@ Socket.IO server does the former.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,13 +25,13 @@ from .http import (
     BAD_HANDSHAKE_METHOD,
     BAD_REQUEST,
     FORBIDDEN,
-    UNKNOWN_SID,
     UNKNOWN_TRANSPORT,
     UNSUPPORTED_PROTOCOL_VERSION,
     BodyTooLarge,
     OriginPolicy,
     RequestRefused,
 )
+from .routing import Router
 from .scheduler import Scheduler
 from .socket import EngineSocket
 from .websocket import WebSocketTransport
@@ -40,11 +39,6 @@ from .websocket import WebSocketTransport
 log = logging.getLogger("wsgi_sio")
 
 TRANSPORTS = ("polling", "websocket")
-
-
-def generate_sid() -> str:
-    """20 URL-safe characters from ``secrets``: 120 random bits, the length Node ids have."""
-    return secrets.token_urlsafe(15)
 
 
 class EngineServer:
@@ -97,6 +91,8 @@ class EngineServer:
         self._runtime: runtime_mod.Runtime | None = None
         self._scheduler: Scheduler | None = None
         self._claimed = False
+        #: sids naming this process, and requests for sessions that other processes hold
+        self.router = Router(lambda: self.runtime)
 
     # -- runtime ----------------------------------------------------------------------------
 
@@ -140,8 +136,11 @@ class EngineServer:
         """Counts for monitoring and leak checks: open ``sessions`` (sids still known) and
         ``timers`` pending on the scheduler (heartbeats, upgrade and connect timeouts)."""
         scheduler = self._scheduler
-        return {"sessions": len(self.sockets),
-                "timers": scheduler.pending() if scheduler is not None else 0}
+        counts = {"sessions": len(self.sockets),
+                  "timers": scheduler.pending() if scheduler is not None else 0}
+        if self._runtime is not None:
+            counts.update(self._runtime.handoff_counts())
+        return counts
 
     def close_all(self, reason: str = states.SERVER_SHUTTING_DOWN) -> None:
         for sock in list(self.sockets.values()):
@@ -217,7 +216,7 @@ class EngineServer:
         if sid is not None:
             sock = self.sockets.get(sid)
             if sock is None:
-                return http.error(start_response, UNKNOWN_SID, extra=cors)
+                return self.router.elsewhere(sid, environ, start_response, cors)
             if transport == "websocket":
                 return self._upgrade(sock, params, environ, start_response)
             if sock.transport != "polling":
@@ -241,9 +240,10 @@ class EngineServer:
 
     # -- handshake ----------------------------------------------------------------------------
 
-    def _new_socket(self, transport: str, upgrades: list[str], environ: dict[str, Any]) -> EngineSocket:
+    def _new_socket(self, transport: str, upgrades: list[str], environ: dict[str, Any],
+                    start_response: Callable[..., Any]) -> EngineSocket:
         rt = self.runtime
-        session = Session(generate_sid(), transport, rt.monotonic(),
+        session = Session(self.router.new_sid(environ, start_response), transport, rt.monotonic(),
                           ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
                           max_payload=self.max_http_buffer_size, upgrades=upgrades,
                           max_queue=self.max_queue, max_queue_bytes=self.max_queue_bytes,
@@ -260,7 +260,7 @@ class EngineServer:
                            cors: list[tuple[str, str]]) -> Iterable[bytes]:
         upgrades = (["websocket"] if self.allow_upgrades and "websocket" in self.transports
                     and self.runtime.websocket_capable(start_response) else [])
-        sock = self._new_socket("polling", upgrades, environ)
+        sock = self._new_socket("polling", upgrades, environ, start_response)
         try:
             self.handle_connect(sock)
         except RequestRefused as exc:
@@ -305,7 +305,7 @@ class EngineServer:
         ws, refusal = self._accept_websocket(environ, start_response)
         if ws is None:
             return refusal or []
-        sock = self._new_socket("websocket", [], environ)
+        sock = self._new_socket("websocket", [], environ, start_response)
         try:
             self.handle_connect(sock)
         except RequestRefused:

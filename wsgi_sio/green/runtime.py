@@ -15,7 +15,9 @@ import gevent
 import gevent.event
 import gevent.lock
 
-from ..runtime import Runtime
+from ..protocol.routing import Route
+from ..runtime import Handoff, Runtime
+from . import handoff, peers
 from .body import BoundedInput
 from .handler import say_close
 from .serving import chain_sigterm
@@ -95,6 +97,17 @@ class GeventRuntime(Runtime):
     def on_worker_exit(self, environ: dict[str, Any], callback: Callable[[], Any]) -> None:
         if "gunicorn/" in str(environ.get("SERVER_SOFTWARE", "")):  # "gevent/.. gunicorn/.."
             chain_sigterm(callback)
+
+
+    def join_group(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> bool:
+        return handoff.join(environ, start_response)
+
+    def hand_off(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                 route: Route) -> Handoff:
+        return handoff.hand_off(environ, start_response, route)
+
+    def handoff_counts(self) -> dict[str, int]:
+        return peers.counts.as_dict()
 
 
 class _NoLock:

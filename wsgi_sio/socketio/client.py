@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..engine.server import EngineServer, generate_sid
+from ..engine.server import EngineServer
 from ..engine.socket import EngineSocket
 from ..managers.in_process import (
     CONNECTED,
@@ -28,6 +28,7 @@ from ..managers.in_process import (
 )
 from ..protocol import session as states
 from ..protocol.errors import SocketIOError
+from ..protocol.routing import new_token
 from ..protocol.socketio import Decoder, Packet, PacketType
 from .namespace import ConnectionRefused, Namespace, NamespaceSpec, ServerAPI, ack_arguments
 
@@ -153,7 +154,7 @@ class Client:
             self.sockets.pop(nsp, None)
             self._reply(Packet(PacketType.CONNECT_ERROR, nsp, {"message": "Invalid namespace"}))
             return
-        socket = spec.cls(server, self, nsp, generate_sid(), auth)
+        socket = spec.cls(server, self, nsp, new_token(), auth)
         server.manager.add(socket)
         refusal: dict[str, Any] | None
         try:
