@@ -7,6 +7,7 @@ DJJS   := wsgi_sio/django/js
 DJSTATIC := wsgi_sio/django/static/wsgi_sio
 CHROMIUM := /usr/bin/chromium
 REDIS    := /usr/bin/redis-server
+NGINX    := /usr/sbin/nginx
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run test bench clean fuzz
@@ -38,10 +39,21 @@ $(REDIS):
 	$(SUDO) apt-get update -qq
 	$(SUDO) apt-get install -y -qq redis-server
 
+# Debian's nginx-light for the cluster tests (tests/interop/test_cluster_nginx.py), which start
+# their own nginx on a free port. A policy-rc.d that answers 101 ("action forbidden") keeps the
+# package's postinst from starting the system service on :80 during the install.
+$(NGINX):
+	$(SUDO) apt-get update -qq
+	if [ -e /usr/sbin/policy-rc.d ]; then $(SUDO) apt-get install -y -qq nginx-light; else \
+	  printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null && \
+	  $(SUDO) chmod 755 /usr/sbin/policy-rc.d && \
+	  { $(SUDO) apt-get install -y -qq nginx-light; status=$$?; \
+	    $(SUDO) rm -f /usr/sbin/policy-rc.d; exit $$status; }; fi
+
 setup: $(VENV)/.installed $(JSDIR)/node_modules/.installed $(DJSTATIC)/socket.io.min.js
 
 # the linters the project configures (pyproject.toml) first: they take seconds, the suite minutes
-test: setup $(CHROMIUM) $(REDIS)
+test: setup $(CHROMIUM) $(REDIS) $(NGINX)
 	$(PY) -m ruff check wsgi_sio tests
 	$(PY) -m mypy wsgi_sio
 	$(PY) -m pytest -q -p no:cacheprovider
