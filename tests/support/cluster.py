@@ -114,6 +114,7 @@ def nginx_config(prefix: Path, port: int, upstreams: Sequence[str]) -> str:
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""\
 {user}worker_processes 1;
+worker_shutdown_timeout 5s;
 pid {prefix / "nginx.pid"};
 error_log stderr notice;
 events {{
@@ -169,7 +170,7 @@ class Nginx:
                 raise RuntimeError("nginx did not start:\n" + "".join(self.output))
         self.url = f"http://127.0.0.1:{self.port}"
         with socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT):
-            pass  # it listens before it starts its worker: this only checks that it is us
+            pass  # the master listens before it starts its worker: this cannot wait
 
     def _start(self) -> bool:
         self.output = []
