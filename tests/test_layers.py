@@ -125,6 +125,7 @@ LAYERS = [
     ["wsgi_sio.engine"],
     ["wsgi_sio.managers.in_process", "wsgi_sio.managers.wire"],
     ["wsgi_sio.socketio"],
+    ["wsgi_sio.managers.peers"],
     ["wsgi_sio.namespaces", "wsgi_sio.middleware", "wsgi_sio.managers.redis_manager",
      "wsgi_sio.managers.emitter"],
     ["wsgi_sio.django"],

@@ -190,6 +190,21 @@ class Runtime:
         which then answers it (see green). Threads cannot."""
         return Handoff.NOT_POSSIBLE
 
+    def locality(self, environ: dict[str, Any]) -> str:
+        """Which processes this one can hand connections to: those with the same locality
+        (the same host and group, see green); others are reached by relaying the request."""
+        return f"solo/{worker_tag()}"
+
+    def listening_address(self, start_response: Callable[..., Any]) -> tuple[str, int] | None:
+        """The address the server running this request listens on, if it is a TCP one."""
+        return None
+
+    def relay(self, environ: dict[str, Any], start_response: Callable[..., Any],
+              address: tuple[str, int], header: str, idle_timeout: float) -> Handoff:
+        """Carry this request's connection, as it is, to the server at ``address`` (another
+        host's), the request marked with the relay ``header`` (see green). Threads cannot."""
+        return Handoff.NOT_POSSIBLE
+
     def handoff_counts(self) -> dict[str, int]:
         """Connections this process passed to its peers and took from them (see green)."""
         return {}

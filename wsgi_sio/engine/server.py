@@ -92,7 +92,8 @@ class EngineServer:
         self._scheduler: Scheduler | None = None
         self._claimed = False
         #: sids naming this process, and requests for sessions that other processes hold
-        self.router = Router(lambda: self.runtime)
+        self.router = Router(lambda: self.runtime,
+                             lambda: self.ping_interval + self.ping_timeout + 10)
 
     # -- runtime ----------------------------------------------------------------------------
 

@@ -48,15 +48,9 @@ _logged_reasons: set[str] = set()
 
 def hand_off(environ: dict[str, Any], start_response: Any, route: Route) -> runtime_mod.Handoff:
     """Pass the connection of this request to the worker ``route`` names (see the module)."""
-    handler = getattr(start_response, "__self__", None)
     group = peers.group_for(environ)
-    if group is None or not isinstance(handler, pywsgi.WSGIHandler):
-        return runtime_mod.Handoff.NOT_POSSIBLE
-    reason = _why_not(handler, environ)
-    if reason is not None:
-        if reason not in _logged_reasons:
-            _logged_reasons.add(reason)
-            log.warning("wsgi_sio: a request for another worker's session stays here: %s", reason)
+    handler = passable(start_response, environ) if group is not None else None
+    if group is None or handler is None:
         return runtime_mod.Handoff.NOT_POSSIBLE
     head = rebuild_head(handler)
     ahead = peek_ahead(handler)
@@ -69,8 +63,22 @@ def hand_off(environ: dict[str, Any], start_response: Any, route: Route) -> runt
     return outcome
 
 
-def _why_not(handler: Any, environ: dict[str, Any]) -> str | None:
-    if hasattr(handler.socket, "getpeercert"):
+def passable(start_response: Any, environ: dict[str, Any], tls_ok: bool = False) -> Any:
+    """The pywsgi handler of this request if its connection can be passed on as it is."""
+    handler = getattr(start_response, "__self__", None)
+    if not isinstance(handler, pywsgi.WSGIHandler):
+        return None
+    reason = _why_not(handler, environ, tls_ok)
+    if reason is not None:
+        if reason not in _logged_reasons:
+            _logged_reasons.add(reason)
+            log.warning("wsgi_sio: a request for another worker's session stays here: %s", reason)
+        return None
+    return handler
+
+
+def _why_not(handler: Any, environ: dict[str, Any], tls_ok: bool = False) -> str | None:
+    if not tls_ok and hasattr(handler.socket, "getpeercert"):
         return "TLS is terminated in this process (terminate it in the proxy in front instead)"
     if not handler.requestline or not str(handler.request_version).startswith("HTTP/1"):
         return "not an HTTP/1 request"
@@ -81,16 +89,20 @@ def _why_not(handler: Any, environ: dict[str, Any]) -> str | None:
     return None
 
 
-def rebuild_head(handler: Any) -> bytes:
-    """The request line and headers, as the client sent them but for the marker."""
+def rebuild_head(handler: Any, extra: tuple[tuple[str, str], ...] = ((MARKER, "1"),),
+                 drop: frozenset[str] = frozenset()) -> bytes:
+    """The request line and headers as the client sent them, less the headers in ``drop``
+    (lower case) and any copy of ``extra``'s, plus ``extra`` (by default, the marker)."""
     lines = [handler.requestline]
     headers = handler.headers
     items = headers.items if isinstance(headers.items, list) else headers.items()
+    ours = {name.lower() for name, _ in extra} | {MARKER.lower()}
     for name, value in items:
-        if name.lower() == MARKER.lower():
-            continue  # a client's own copy would pass for ours
+        lowered = name.lower()
+        if lowered in ours or lowered in drop:
+            continue  # a client's own copy of a marker would pass for ours
         lines.append(f"{name}: {' '.join(str(value).split())}")
-    lines.append(f"{MARKER}: 1")
+    lines += [f"{name}: {value}" for name, value in extra]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
@@ -110,7 +122,13 @@ def peek_ahead(handler: Any) -> bytes:
 def forget(handler: Any) -> None:
     """Make the handler let go of a connection the owner now serves, reading nothing more from
     it and writing nothing to it. Closes only this process's descriptor: never ``shutdown``."""
-    handler.rfile.close()  # what it held was sent; handle_one_request stops at a closed rfile
+    let_go(handler, detach=True)
+
+
+def let_go(handler: Any, detach: bool) -> None:
+    """End pywsgi's part in a connection that was passed on (``detach``: to another process,
+    which keeps it open) or relayed: no more reads, no answer, no body left to drain."""
+    handler.rfile.close()  # what it held was sent on; handle_one_request stops at a closed rfile
     body = getattr(handler, "wsgi_input", None)
     if body is not None:
         # pywsgi reads an unread body to its end after the application returns
@@ -120,9 +138,10 @@ def forget(handler: Any) -> None:
         body.socket = None  # and sends no "100 Continue"
     handler.close_connection = True
     sock = handler.socket
-    detach_from_hub(sock.fileno())
+    if detach:
+        detach_from_hub(sock.fileno())
     sock.close()
-    handler.socket = None  # pywsgi's handle() would read once more from it before closing
+    handler.socket = None  # nothing for pywsgi's handle() to read or close after us
 
 
 def detach_from_hub(fd: int) -> None:

@@ -22,6 +22,7 @@ sent). This module finds the owner and carries the message:
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import socket
@@ -76,6 +77,26 @@ def group_key(environ: dict[str, Any]) -> str | None:
     if "gunicorn/" in str(environ.get("SERVER_SOFTWARE", "")):
         return f"m{os.getppid()}"
     return None
+
+
+@functools.cache
+def _node() -> str:
+    """This host, as far as passing descriptors goes: the boot and the network namespace (an
+    abstract socket name is visible only inside its network namespace)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+        netns = os.stat("/proc/self/ns/net").st_ino
+    except OSError:
+        return socket.gethostname()
+    return f"{boot}:{netns}"
+
+
+def locality(environ: dict[str, Any]) -> str:
+    """The processes this one can hand connections to share this string (see the engine's
+    ``Router``): the same host and group. A process in no group shares it with none."""
+    key = group_key(environ)
+    return f"{_node()}/{key}" if key is not None else f"solo/{runtime_mod.worker_tag()}"
 
 
 def address(group: str, tag: str) -> str:

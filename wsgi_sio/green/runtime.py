@@ -17,7 +17,7 @@ import gevent.lock
 
 from ..protocol.routing import Route
 from ..runtime import Handoff, Runtime
-from . import handoff, peers
+from . import handoff, peers, relay
 from .body import BoundedInput
 from .handler import say_close
 from .serving import chain_sigterm
@@ -105,6 +105,20 @@ class GeventRuntime(Runtime):
     def hand_off(self, environ: dict[str, Any], start_response: Callable[..., Any],
                  route: Route) -> Handoff:
         return handoff.hand_off(environ, start_response, route)
+
+    def locality(self, environ: dict[str, Any]) -> str:
+        return peers.locality(environ)
+
+    def listening_address(self, start_response: Callable[..., Any]) -> tuple[str, int] | None:
+        server = getattr(getattr(start_response, "__self__", None), "server", None)
+        address = getattr(server, "address", None)
+        if isinstance(address, tuple) and len(address) >= 2:
+            return str(address[0]), int(address[1])
+        return None
+
+    def relay(self, environ: dict[str, Any], start_response: Callable[..., Any],
+              address: tuple[str, int], header: str, idle_timeout: float) -> Handoff:
+        return relay.relay(environ, start_response, address, header, idle_timeout)
 
     def handoff_counts(self) -> dict[str, int]:
         return peers.counts.as_dict()

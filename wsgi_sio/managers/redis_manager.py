@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import secrets
 import time
 import urllib.parse
@@ -47,6 +48,7 @@ from ..socketio.namespace import Namespace
 from ..socketio.server import Server
 from . import wire
 from .in_process import InProcessManager, as_set
+from .peers import RedisPeerDirectory
 
 log = logging.getLogger("wsgi_sio.redis")
 
@@ -161,12 +163,20 @@ class RedisManager:
     longest pause between reconnection attempts. ``drop_log_interval``: dropped messages are
     logged once, then summarised at most once per this many seconds. ``redis_options`` go to
     ``redis.Redis``.
+
+    Sessions across hosts (a load balancer sending a session's requests to any host): each
+    process registers where it listens, and a request for another host's session is relayed
+    there (:mod:`.peers`). ``advertise``: the ``host[:port]`` other hosts reach this one at,
+    when its server listens on 0.0.0.0 (or ``WSGI_SIO_ADVERTISE``). ``relay_secret``: the key
+    relays are signed with (or ``WSGI_SIO_RELAY_SECRET``; by default one kept in Redis).
+    ``relay=False`` turns it off.
     """
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, key: str = "socket.io",
                  requests_timeout: float = 5.0, max_message_size: int = 1_000_000,
                  retry_max_delay: float = 5.0, drop_log_interval: float = 10.0,
-                 redis_options: dict[str, Any] | None = None) -> None:
+                 redis_options: dict[str, Any] | None = None, relay: bool = True,
+                 advertise: str | None = None, relay_secret: str | bytes | None = None) -> None:
         #: the sockets and rooms of this process
         self.local = InProcessManager()
         self.url = url
@@ -193,6 +203,12 @@ class RedisManager:
         self._own_prefix = wire.pack([self.uid])[1:]  # the uid as the array's first element
         self._closed = False
         self._ready: Any = None
+        self.relay = relay
+        self.advertise = advertise or os.environ.get("WSGI_SIO_ADVERTISE") or None
+        secret = relay_secret or os.environ.get("WSGI_SIO_RELAY_SECRET") or None
+        self._relay_secret = secret.encode() if isinstance(secret, str) else secret
+        #: the cluster's directory of processes (relays between hosts), made by :meth:`attach`
+        self.directory: RedisPeerDirectory | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -204,6 +220,12 @@ class RedisManager:
             self._want(name)
         self._ready = self._link.ready = server.runtime.event()
         server.runtime.spawn(self._listen)
+        if self.relay:
+            self.directory = RedisPeerDirectory(self._pub, self.key, server.runtime,
+                                                secret=self._relay_secret)
+            router = server.engine.router
+            router.directory = self.directory
+            router.advertise = self.advertise
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the listener is subscribed (for scripts and tests; servers need not).
@@ -214,6 +236,8 @@ class RedisManager:
     def close(self) -> None:
         """Stop listening (within a second) and close the Redis connections."""
         self._closed = True
+        if self.directory is not None:
+            self.directory.close()
         self._pub.close()
 
     def stats(self) -> dict[str, int]:

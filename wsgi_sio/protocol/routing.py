@@ -19,6 +19,8 @@ Sans-IO: strings in, strings out; the randomness comes from ``secrets``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -80,3 +82,48 @@ def parse_sid(sid: str) -> Route | None:
     if match is None:
         return None
     return Route(match.group(1), match.group(2))
+
+
+# -- relays between hosts ------------------------------------------------------------------------
+#
+# A request relayed from a worker of one host to the host owning its session carries
+#
+#     Wsgi-Sio-Relay: 1 <unix time> <nonce> <client address> <mac>
+#
+# where mac = HMAC-SHA256(secret, "1|time|nonce|METHOD|target|client address"), hex. A valid one
+# tells the receiving host that a peer relayed the request (so it is never relayed again, and
+# the client's address is the one the relaying worker saw); anything else is dropped, and the
+# request is an ordinary one. Within RELAY_WINDOW seconds of its time only: a captured header is
+# of use only for that request line, briefly, and grants nothing but those two facts.
+
+RELAY_HEADER = "Wsgi-Sio-Relay"
+RELAY_WINDOW = 60.0
+_CLIENT = re.compile(r"[0-9A-Fa-f.:\[\]]{1,64}")
+
+
+def _relay_mac(secret: bytes, stamp: int, nonce: str, method: str, target: str, client: str) -> str:
+    text = f"1|{stamp}|{nonce}|{method}|{target}|{client}".encode("latin-1", "replace")
+    return hmac.new(secret, text, hashlib.sha256).hexdigest()
+
+
+def sign_relay(secret: bytes, now: float, method: str, target: str, client: str) -> str:
+    """The value of :data:`RELAY_HEADER` for a request relayed at ``now`` (unix time)."""
+    if not _CLIENT.fullmatch(client):
+        client = "-"
+    stamp = int(now)
+    nonce = secrets.token_hex(8)
+    return f"1 {stamp} {nonce} {client} {_relay_mac(secret, stamp, nonce, method, target, client)}"
+
+
+def verify_relay(secret: bytes, value: str, now: float, method: str, target: str) -> str | None:
+    """The client address a valid relay header vouches for ("-" if none), else None."""
+    parts = value.split(" ")
+    if len(parts) != 5 or parts[0] != "1" or not parts[1].isdigit() or len(parts[4]) != 64:
+        return None
+    _, stamp, nonce, client, mac = parts
+    if abs(now - int(stamp)) > RELAY_WINDOW or len(nonce) > 32:
+        return None
+    if not (client == "-" or _CLIENT.fullmatch(client)):
+        return None
+    expected = _relay_mac(secret, int(stamp), nonce, method, target, client)
+    return client if hmac.compare_digest(expected, mac) else None

@@ -1,0 +1,161 @@
+"""The cluster's directory of processes, kept in the Redis the manager already uses.
+
+Each process that has made a session registers its tag (the part of its sids that names it),
+the address its server listens on and its locality (host and group), under a key that expires
+unless renewed, so a dead process drops out by itself without any clock agreement. A worker
+that gets a request for another host's session looks the tag up here and relays the request
+there (:mod:`wsgi_sio.engine.routing`).
+
+Lookups read a local snapshot, refreshed every ``refresh`` seconds and, on a miss, at most once
+a second: a flood of forged sids costs Redis nothing. While Redis is down the snapshot stays.
+
+The relays are signed with a secret shared by the cluster: ``relay_secret`` if given (then a
+registry entry must carry its MAC too), otherwise one made once in Redis (``SET NX``): having
+Redis access already means being part of the cluster, as it does for emits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+import redis
+
+from ..engine.routing import Peer
+from ..protocol.routing import valid_tag
+
+log = logging.getLogger("wsgi_sio")
+
+#: seconds a registration lives unless renewed; renewed every TTL / 3
+TTL = 30
+#: a snapshot of the directory is at most this old (seconds)
+REFRESH = 10.0
+#: a missed lookup refreshes the snapshot at most this often (seconds)
+MISS_REFRESH = 1.0
+#: most entries read into a snapshot
+MAX_PEERS = 10_000
+
+
+class RedisPeerDirectory:
+    """A :class:`wsgi_sio.engine.routing.PeerDirectory` in Redis (see the module)."""
+
+    def __init__(self, client: redis.Redis, key: str, runtime: Any, *,
+                 secret: bytes | None = None) -> None:
+        self.client = client
+        self.prefix = f"{key}#wsgi_sio#"
+        self.runtime = runtime
+        self._explicit_secret = secret
+        self._secret = secret
+        self._snapshot: dict[str, Peer] = {}
+        self._read_at = float("-inf")
+        self._mine: tuple[str, str] | None = None  # (tag, entry), renewed while we live
+        self._closed = False
+
+    # -- the secret ----------------------------------------------------------------------------
+
+    def relay_secret(self) -> bytes | None:
+        if self._secret is None:
+            try:
+                key = self.prefix + "relay-secret"
+                self.client.set(key, secrets.token_hex(32), nx=True)
+                value = self.client.get(key)
+            except redis.RedisError as exc:
+                log.warning("wsgi_sio: no relay secret from Redis (%s): requests for other "
+                            "hosts' sessions get 'Session ID unknown' until it answers", exc)
+                return None
+            if value:
+                self._secret = value if isinstance(value, bytes) else str(value).encode()
+        return self._secret
+
+    # -- registering ---------------------------------------------------------------------------
+
+    def announce(self, tag: str, peer: Peer) -> None:
+        entry = {"a": [peer.address[0], peer.address[1]], "l": peer.locality}
+        if self._explicit_secret is not None:
+            entry["m"] = self._entry_mac(tag, peer)
+        self._mine = (tag, json.dumps(entry, separators=(",", ":")))
+        self._renew()
+        self.runtime.spawn(self._keep)
+
+    def _renew(self) -> None:
+        if self._mine is None:
+            return
+        tag, entry = self._mine
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.set(self.prefix + "peer#" + tag, entry, ex=TTL)
+                pipe.sadd(self.prefix + "tags", tag)
+                pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("wsgi_sio: could not register this worker in Redis: %s", exc)
+
+    def _keep(self) -> None:
+        while not self._closed:
+            self.runtime.sleep(TTL / 3)
+            self._renew()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._mine is not None:
+            try:
+                self.client.delete(self.prefix + "peer#" + self._mine[0])
+                self.client.srem(self.prefix + "tags", self._mine[0])
+            except redis.RedisError:
+                pass
+
+    # -- looking up ------------------------------------------------------------------------------
+
+    def lookup(self, tag: str) -> Peer | None:
+        now = time.monotonic()
+        peer = self._snapshot.get(tag)
+        if (peer is None and now - self._read_at > MISS_REFRESH) or now - self._read_at > REFRESH:
+            self._read(now)
+            peer = self._snapshot.get(tag)
+        return peer
+
+    def _read(self, now: float) -> None:
+        self._read_at = now
+        try:
+            members: Any = self.client.srandmember(self.prefix + "tags", MAX_PEERS) or ()
+            tags = [t.decode("latin-1") for t in members if valid_tag(t.decode("latin-1"))]
+            values: Any = self.client.mget([self.prefix + "peer#" + t for t in tags]) if tags else []
+        except redis.RedisError as exc:
+            log.debug("wsgi_sio: directory not refreshed: %s", exc)
+            return
+        snapshot: dict[str, Peer] = {}
+        expired = []
+        for tag, value in zip(tags, values):
+            if value is None:
+                expired.append(tag)
+                continue
+            peer = self._parse(tag, value)
+            if peer is not None:
+                snapshot[tag] = peer
+        self._snapshot = snapshot
+        if expired:
+            try:
+                self.client.srem(self.prefix + "tags", *expired)
+            except redis.RedisError:
+                pass
+
+    def _parse(self, tag: str, value: bytes) -> Peer | None:
+        try:
+            entry = json.loads(value)
+            host, port = entry["a"]
+            peer = Peer((str(host), int(port)), str(entry["l"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        if self._explicit_secret is not None and not hmac.compare_digest(
+                str(entry.get("m", "")), self._entry_mac(tag, peer)):
+            return None  # not written by a holder of the secret
+        return peer
+
+    def _entry_mac(self, tag: str, peer: Peer) -> str:
+        assert self._explicit_secret is not None
+        text = f"{tag}|{peer.address[0]}|{peer.address[1]}|{peer.locality}".encode()
+        return hmac.new(self._explicit_secret, text, hashlib.sha256).hexdigest()
