@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .protocol.routing import Route, new_tag
+from .protocol.routing import MAX_HOST_LENGTH, Route, new_tag, valid_host
 
 
 class Waitable(Protocol):
@@ -90,6 +90,8 @@ os.register_at_fork(after_in_child=_forget_tag)
 #: the host part of this process's sids: ``WSGI_SIO_HOST_ID`` (letters and digits), so that a
 #: load balancer can route on it; None: no host part
 HOST_ID = os.environ.get("WSGI_SIO_HOST_ID") or None
+if HOST_ID is not None and not valid_host(HOST_ID):
+    raise ValueError(f"WSGI_SIO_HOST_ID is 1 to {MAX_HOST_LENGTH} letters and digits: {HOST_ID!r}")
 
 
 def own_route() -> Route:

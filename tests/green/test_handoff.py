@@ -31,9 +31,9 @@ _groups = itertools.count()
 class Pair:
     """An owner and a sibling in one group; sessions are made on the owner."""
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, env: tuple[str, ...] = ()) -> None:
         group = f"t{os.getpid()}n{next(_groups)}"
-        command = ["env", f"WSGI_SIO_GROUP={group}", sys.executable, "-m", "wsgi_sio", APP,
+        command = ["env", f"WSGI_SIO_GROUP={group}", *env, sys.executable, "-m", "wsgi_sio", APP,
                    "--bind", "127.0.0.1:0", *extra]
         self.owner = LiveServer(APP, command=command)
         try:
@@ -229,3 +229,19 @@ def test_stats_count_handed_off_and_adopted_connections(pair: Pair) -> None:
     stats = json.loads(body[3:])[0]
     assert stats["pid"] == pair.owner.proc.pid
     assert stats["adopted"] >= 3 and stats["handed_off"] == 0, stats
+
+
+def test_sids_with_a_host_part_for_the_load_balancer_are_handed_over_too() -> None:
+    group = Pair(env=("WSGI_SIO_HOST_ID=web2",))
+    try:
+        sid = new_session(group)
+        assert re.fullmatch(r"web2\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{20}", sid), sid
+        (status, headers, body), = exchange(group.sibling.url, head("POST", target(sid), b"40"))
+        assert (status, body, headers["x-worker-pid"]) == (200, b"ok", str(group.owner.proc.pid))
+        # the same tag under another host's name is not this host's to hand over
+        other = "web3." + sid.partition(".")[2]
+        (status, _, body), = exchange(group.sibling.url, head("GET", target(other)))
+        assert (status, json.loads(body)["code"]) == (400, 1)
+    finally:
+        output = group.stop()
+    assert "Traceback" not in output, output

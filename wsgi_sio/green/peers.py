@@ -120,6 +120,7 @@ class Counts:
         self.adopted = 0
         self.handoff_gone = 0
         self.handoff_busy = 0
+        self.relayed = 0
         self.dropped = 0
 
     def as_dict(self) -> dict[str, int]:

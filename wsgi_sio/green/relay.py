@@ -21,7 +21,7 @@ import gevent
 import gevent.socket
 
 from .. import runtime as runtime_mod
-from . import handoff
+from . import handoff, peers
 
 log = logging.getLogger("wsgi_sio")
 
@@ -57,6 +57,7 @@ def relay(environ: dict[str, Any], start_response: Any, address: tuple[str, int]
     ahead = handoff.peek_ahead(handler)
     handler.rfile.read(len(ahead))  # ours now: it is on its way
     _running += 1
+    peers.counts.relayed += 1
     try:
         upstream.settimeout(idle_timeout)
         client.settimeout(idle_timeout)

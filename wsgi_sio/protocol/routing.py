@@ -66,6 +66,10 @@ def valid_tag(tag: str) -> bool:
     return _TAG.fullmatch(tag) is not None
 
 
+def valid_host(host: str) -> bool:
+    return _HOST.fullmatch(host) is not None
+
+
 def compose_sid(route: Route, token: str | None = None) -> str:
     token = new_token() if token is None else token
     if route.host is None:
