@@ -62,21 +62,25 @@ def site(environ, start_response):
     return [body]
 
 
-def with_worker_pid(app):
+class WithWorkerPid:
     """Adds ``X-Worker-Pid`` to every answer that goes through ``start_response``.
 
     The wrapper keeps ``__self__``, the pywsgi handler that ``start_response`` is bound to:
     wsgi_sio finds the connection through it (the WebSocket upgrade, handing a request to its
-    owner), as gevent-websocket's ``start_response`` and wsgi_sio's own wrappers keep it."""
-    def wrapped(environ, start_response):
+    owner), as gevent-websocket's ``start_response`` and wsgi_sio's own wrappers keep it. And
+    it keeps the application it wraps as ``app``, the way ``python -m wsgi_sio`` finds the
+    Engine.IO server to close gracefully on SIGTERM."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
         def start(status, headers, exc_info=None):
             return start_response(status, [*headers, ("X-Worker-Pid", str(os.getpid()))], exc_info)
 
         if hasattr(start_response, "__self__"):
             start.__self__ = start_response.__self__
-        return app(environ, start)
-
-    return wrapped
+        return self.app(environ, start)
 
 
-application = with_worker_pid(wsgi_sio.SocketIOMiddleware(site, sio))
+application = WithWorkerPid(wsgi_sio.SocketIOMiddleware(site, sio))

@@ -245,3 +245,21 @@ def test_sids_with_a_host_part_for_the_load_balancer_are_handed_over_too() -> No
     finally:
         output = group.stop()
     assert "Traceback" not in output, output
+
+
+def test_a_draining_owner_still_gets_its_clients_requests_to_say_goodbye() -> None:
+    """SIGTERM: the owner closes its sessions and waits for each polling client to fetch its
+    close packet; the client's GET may reach any process of the group, and is handed over."""
+    group = Pair()
+    try:
+        sid = new_session(group)
+        assert exchange(group.sibling.url, head("POST", target(sid), b"40"))[0][2] == b"ok"
+        assert exchange(group.sibling.url, head("GET", target(sid)))[0][2].startswith(b"40")
+        group.owner.proc.send_signal(signal.SIGTERM)
+        (status, headers, body), = exchange(group.sibling.url, head("GET", target(sid)))
+        assert (status, headers["x-worker-pid"]) == (200, str(group.owner.proc.pid))
+        assert body.split(b"\x1e")[-1] == b"1", body  # the close packet
+        assert group.owner.proc.wait(timeout=15) == 0
+    finally:
+        output = group.stop()
+    assert "Traceback" not in output, output
