@@ -103,6 +103,9 @@ def parse_sid(sid: str) -> Route | None:
 RELAY_HEADER = "Wsgi-Sio-Relay"
 RELAY_WINDOW = 60.0
 _CLIENT = re.compile(r"[0-9A-Fa-f.:\[\]]{1,64}")
+# ASCII digits, and few of them: str.isdigit() also takes '²' (int() refuses it), and int()
+# refuses more than 4,300 digits, or gives an int too large to subtract from a float
+_STAMP = re.compile(r"[0-9]{1,12}")
 
 
 def _relay_mac(secret: bytes, stamp: int, nonce: str, method: str, target: str, client: str) -> str:
@@ -122,7 +125,7 @@ def sign_relay(secret: bytes, now: float, method: str, target: str, client: str)
 def verify_relay(secret: bytes, value: str, now: float, method: str, target: str) -> str | None:
     """The client address a valid relay header vouches for ("-" if none), else None."""
     parts = value.split(" ")
-    if len(parts) != 5 or parts[0] != "1" or not parts[1].isdigit() or len(parts[4]) != 64:
+    if len(parts) != 5 or parts[0] != "1" or not _STAMP.fullmatch(parts[1]) or len(parts[4]) != 64:
         return None
     _, stamp, nonce, client, mac = parts
     if abs(now - int(stamp)) > RELAY_WINDOW or len(nonce) > 32:
