@@ -8,9 +8,12 @@ The application must build its server with the Redis manager, e.g. in mysite/wsg
     application = wsgi_sio.SocketIOMiddleware(get_wsgi_application(), sio)
 
 Every worker is a separate process with its own clients; the RedisManager carries emits,
-rooms and remote joins/disconnects between them. Long-polling clients must keep talking to
-the worker that holds their session: see deploy/nginx.md (sticky sessions). A client that
-only uses WebSocket (``transports: ["websocket"]``) needs no stickiness.
+rooms and remote joins/disconnects between them. No sticky sessions are needed: all workers
+accept on one port, and a worker that gets a request for another worker's session hands the
+connection to that worker (nothing to configure). Across hosts the Redis manager relays such
+requests to the owner's host: set WSGI_SIO_ADVERTISE when binding 0.0.0.0, and see
+deploy/nginx.md (the relay secret, private networks only, optional routing on the sid, limits).
+Terminate TLS in nginx, not here: a TLS connection cannot be handed to another worker.
 """
 
 import multiprocessing

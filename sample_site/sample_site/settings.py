@@ -70,3 +70,13 @@ WSGI_SIO = {
     "PING_INTERVAL": 25,
     "PING_TIMEOUT": 20,
 }
+
+# Several processes (gunicorn.conf.py's workers, several hosts) share rooms and broadcasts
+# through Redis: REDIS_URL=redis://127.0.0.1:6379/0 picks the Redis manager (WSGI_SIO_REDIS_KEY:
+# its channel prefix, "socket.io" by default). Without it, rooms live in the one process
+# (`make run`, runserver_sio).
+if os.environ.get("REDIS_URL"):
+    from wsgi_sio import RedisManager
+
+    WSGI_SIO["MANAGER"] = RedisManager(os.environ["REDIS_URL"],
+                                       key=os.environ.get("WSGI_SIO_REDIS_KEY", "socket.io"))

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import path
 
 from chat import views as chat_views
@@ -14,3 +15,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+# In DEBUG, static files under any server (gunicorn too; runserver_sio serves them before any
+# URL is matched); in production, nginx serves collectstatic's folder (nginx.conf).
+urlpatterns += staticfiles_urlpatterns()

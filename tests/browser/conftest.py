@@ -1,5 +1,6 @@
-"""Browser tests: the demo site (sample_site/) under ``manage.py runserver_sio`` in a
-subprocess, driven in Debian's headless Chromium by Playwright (no browser download)."""
+"""Browser tests: the demo site (sample_site/) in a subprocess (``manage.py runserver_sio``,
+or gunicorn with several workers and the Redis manager), driven in Debian's headless Chromium
+by Playwright (no browser download)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ SITE = ROOT / "sample_site"
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo site on a free port, with a fresh database and the demo users."""
+def site_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh database of the demo site, migrated, with the demo users."""
     if not (ROOT / "wsgi_sio/django/static/wsgi_sio/socket.io.min.js").exists():
         pytest.fail("socket.io-client is not installed for the static files: run `make setup`")
     db = tmp_path_factory.mktemp("site") / "db.sqlite3"
@@ -30,6 +31,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for command in (["migrate", "--noinput", "-v0"], ["create_demo_users"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=SITE, env=env, check=True,
                        capture_output=True, timeout=60)
+    return db
+
+
+@pytest.fixture(scope="session")
+def site(site_db: Path) -> Iterator[str]:
+    """The demo site under ``runserver_sio`` (one process) on a free port."""
+    db = site_db
     server = LiveServer("", command=["env", f"SAMPLE_SITE_DB={db}",
                                      "DJANGO_SETTINGS_MODULE=sample_site.settings", sys.executable,
                                      "sample_site/manage.py", "runserver_sio", "127.0.0.1:0",
@@ -37,6 +45,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield server.url
     output = server.stop()
     assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The Redis on 127.0.0.1:6379 when one answers, else a private ``redis-server`` on a
+    free port (as tests/managers/conftest.py does). Skips without the redis extra."""
+    from tests.support.redis_peers import RedisServer, answers
+
+    shared = "redis://127.0.0.1:6379/0"
+    if answers(shared):
+        yield shared
+        return
+    server = RedisServer()
+    try:
+        yield server.url
+    finally:
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")
