@@ -7,7 +7,13 @@
 // (/proc/<pid>/stat) over the measured window, so the report can say who was the bottleneck.
 //
 //   node loadgen.mjs --scenario echo --port 8000 --pid 1234 [--clients 50] [--warmup 2]
-//                    [--duration 8] [--clk-tck 100] [--deadline 60]
+//                    [--duration 8] [--clk-tck 100] [--deadline 60] [--pids 1234,1235,...]
+//                    [--follow-url http://127.0.0.1:8001] [--fresh-connections]
+//
+// --pids: the server is several processes (a pre-fork master and its workers, or a pair of
+// servers); their CPU is summed in server_cpu and listed one by one in server_cpus.
+// --follow-url (polling): every request after the handshake goes to this base URL instead.
+// --fresh-connections (polling): a new TCP connection, with `Connection: close`, per request.
 //
 // Every scenario is bounded: a warm-up and a measured window of fixed length, a bounded number of
 // clients and of messages in flight, and a hard deadline after which the process exits.
@@ -27,6 +33,10 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) {
+      out[a.slice(2)] = "1"; // a flag
+      continue;
+    }
     out[a.slice(2)] = argv[i + 1];
     i++;
   }
@@ -45,6 +55,14 @@ const DEADLINE = Number(args.deadline ?? 120) * 1000;
 const RATE = Number(args.rate ?? 20);           // broadcasts/s in the latency scenario
 const WINDOW = Number(args.window ?? 32);       // broadcasts in flight in the throughput scenario
 const CONCURRENCY = Number(args.concurrency ?? 50);
+// every process whose CPU counts as the server's (PID alone unless --pids says otherwise)
+const PIDS = args.pids ? args.pids.split(",").map(Number) : [PID];
+// polling only: where the requests after the handshake go, and whether each gets its own connection
+const FOLLOW = args["follow-url"] ? new URL(args["follow-url"]) : null;
+const FOLLOW_HOST = FOLLOW ? FOLLOW.hostname : HOST;
+const FOLLOW_PORT = FOLLOW ? Number(FOLLOW.port) : PORT;
+const FRESH = args["fresh-connections"] === "1";
+let httpResponses = 0; // HTTP responses received by the polling clients (all of them, all phases)
 
 const errors = [];
 function noteError(what) {
@@ -99,14 +117,17 @@ class Window {
   start() {
     this.t0 = performance.now();
     this.cpu0 = process.cpuUsage();
-    this.srv0 = readProcStat(PID);
+    this.srv0 = PIDS.map(readProcStat);
     this.busy0 = readMachineBusy();
+    this.http0 = httpResponses;
   }
   stop() {
     this.elapsed = (performance.now() - this.t0) / 1000;
     const cpu = process.cpuUsage(this.cpu0);
     this.genCpu = (cpu.user + cpu.system) / 1e6 / this.elapsed;
-    this.srvCpu = (readProcStat(PID) - this.srv0) / this.elapsed;
+    this.srvCpus = PIDS.map((pid, i) => (readProcStat(pid) - this.srv0[i]) / this.elapsed);
+    this.srvCpu = this.srvCpus.reduce((a, b) => a + b, 0);
+    this.httpRequests = httpResponses - this.http0;
     // whatever else ran on the machine meanwhile (other people's processes, the kernel's
     // softirq work for loopback traffic is partly in here too)
     this.otherCpu = Math.max(0, (readMachineBusy() - this.busy0) / this.elapsed - this.genCpu - this.srvCpu);
@@ -117,6 +138,8 @@ class Window {
       generator_cpu: round(this.genCpu, 3), // fraction of one core
       server_cpu: round(this.srvCpu, 3),
       other_cpu: round(this.otherCpu, 3),
+      ...(PIDS.length > 1 ? { server_cpus: this.srvCpus.map((c) => round(c, 3)), pids: PIDS } : {}),
+      ...(this.httpRequests ? { http_requests: this.httpRequests } : {}),
     };
   }
 }
@@ -548,26 +571,34 @@ async function connects() {
 // Engine.IO long-polling over a minimal HTTP/1.1 keep-alive client
 
 // One persistent connection, one request at a time (no pipelining); reconnects when the server
-// closes it. Parses Content-Length and chunked bodies.
+// closes it. Parses Content-Length and chunked bodies. With `fresh`, every request gets a new
+// connection and says `Connection: close`.
 class HttpConn {
-  constructor() {
+  constructor(host = HOST, port = PORT, fresh = false) {
+    this.host = host;
+    this.port = port;
+    this.fresh = fresh;
     this.sock = null;
     this.buf = Buffer.alloc(0);
     this.pending = null; // {resolve, reject}
     this.dead = false;
   }
   _open() {
-    const sock = net.connect({ host: HOST, port: PORT });
+    const sock = net.connect({ host: this.host, port: this.port });
     sock.setNoDelay(true);
+    this.buf = Buffer.alloc(0);
+    // a connection we have moved on from (answered, closed by us) no longer speaks for this one
     sock.on("data", (chunk) => {
+      if (this.sock !== sock) return;
       this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
       this._parse();
     });
     sock.on("error", (err) => {
-      if (!this.dead) noteError(`http: ${err.message}`);
+      if (!this.dead && this.sock === sock) noteError(`http: ${err.message}`);
     });
     sock.on("close", () => {
-      if (this.sock === sock) this.sock = null;
+      if (this.sock !== sock) return;
+      this.sock = null;
       this.buf = Buffer.alloc(0);
       if (this.pending) {
         const p = this.pending;
@@ -580,7 +611,8 @@ class HttpConn {
   request(method, path, body) {
     if (this.pending) throw new Error("one request at a time");
     if (!this.sock) this._open();
-    let head = `${method} ${path} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nConnection: keep-alive\r\n`;
+    const connection = this.fresh ? "close" : "keep-alive";
+    let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nConnection: ${connection}\r\n`;
     if (body !== undefined) {
       head += `Content-Type: text/plain;charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     } else {
@@ -636,7 +668,8 @@ class HttpConn {
     this.buf = this.buf.subarray(consumed);
     const p = this.pending;
     this.pending = null;
-    if (close && this.sock) {
+    httpResponses++;
+    if ((close || this.fresh) && this.sock) {
       const s = this.sock;
       this.sock = null;
       s.end();
@@ -650,10 +683,13 @@ class HttpConn {
 }
 
 // A Socket.IO client over long-polling: one connection keeps a GET pending, the other POSTs.
+// The handshake goes to --port; the requests after it to --follow-url (the same when not given),
+// each on a fresh connection with --fresh-connections.
 class PollClient {
   constructor() {
-    this.get = new HttpConn();
-    this.post = new HttpConn();
+    this.get = new HttpConn(FOLLOW_HOST, FOLLOW_PORT, FRESH);
+    this.post = new HttpConn(FOLLOW_HOST, FOLLOW_PORT, FRESH);
+    this.handshake = FOLLOW ? new HttpConn(HOST, PORT, FRESH) : this.get;
     this.sid = null;
     this.onEvent = null;
     this.running = true;
@@ -664,7 +700,7 @@ class PollClient {
     return `/socket.io/?EIO=4&transport=polling&sid=${this.sid}`;
   }
   async connect() {
-    const open = await this.get.request("GET", "/socket.io/?EIO=4&transport=polling");
+    const open = await this.handshake.request("GET", "/socket.io/?EIO=4&transport=polling");
     if (open.status !== 200 || open.body[0] !== "0") throw new Error(`handshake: ${open.status} ${open.body}`);
     this.sid = JSON.parse(open.body.slice(1)).sid;
     this.connected = new Promise((resolve) => (this._connected = resolve));
@@ -723,6 +759,7 @@ class PollClient {
     this.running = false;
     this.get.destroy();
     this.post.destroy();
+    if (this.handshake !== this.get) this.handshake.destroy();
   }
 }
 
@@ -777,6 +814,8 @@ async function pollingEcho() {
     value: measured / w.elapsed,
     unit: "round trips/s",
     latency,
+    ...(FOLLOW ? { follow_url: FOLLOW.href } : {}),
+    ...(FRESH ? { fresh_connections: true } : {}),
     ...w.report(),
   };
 }
