@@ -150,6 +150,8 @@ class RedisPeerDirectory:
             peer = Peer((str(host), int(port)), str(entry["l"]))
         except (ValueError, KeyError, TypeError):
             return None
+        if not 0 < peer.address[1] < 65536:
+            return None  # gevent would take 65536 + p for p
         if self._explicit_secret is not None and not hmac.compare_digest(
                 str(entry.get("m", "")), self._entry_mac(tag, peer)):
             return None  # not written by a holder of the secret
