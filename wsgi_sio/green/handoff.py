@@ -153,21 +153,35 @@ def detach_from_hub(fd: int) -> None:
     epoll set: a cost in proportion to all connections, for every handed-off connection that
     becomes active later.
     """
-    loop = gevent.get_hub().loop
-    if getattr(loop, "backend", None) != "epoll":
-        return
-    try:
-        # the standard library's: gevent's patched select module has no epoll
-        epoll = monkey.get_original("select", "epoll").fromfd(os.dup(loop.fileno()))
-    except (OSError, ValueError):
+    epoll = _hub_epoll()
+    if epoll is None:
         return
     try:
         epoll.unregister(fd)
     except OSError as exc:
         if exc.errno != errno.ENOENT:
             log.debug("wsgi_sio: could not take fd %d out of the hub: %s", fd, exc)
-    finally:
-        epoll.close()
+
+
+_epoll: list[Any] = [None, None]  # (which loop, a handle on its epoll set)
+
+
+def _hub_epoll() -> Any:
+    """A handle on the hub's epoll set (a duplicate descriptor of it, kept: one per loop)."""
+    loop = gevent.get_hub().loop
+    if getattr(loop, "backend", None) != "epoll":
+        return None
+    key = (os.getpid(), loop.fileno())  # a forked child has a loop of its own
+    if _epoll[0] != key:
+        if _epoll[1] is not None:
+            _epoll[1].close()  # the old loop's (or, after a fork, this process's copy of it)
+        try:
+            # the standard library's: gevent's patched select module has no epoll
+            handle = monkey.get_original("select", "epoll").fromfd(os.dup(loop.fileno()))
+        except (OSError, ValueError):
+            return None
+        _epoll[:] = [key, handle]
+    return _epoll[1]
 
 
 # -- the owner --------------------------------------------------------------------------------
