@@ -123,6 +123,7 @@ LAYERS = [
     ["wsgi_sio.green"],
     ["wsgi_sio.runtime_choice"],
     ["wsgi_sio.engine"],
+    ["wsgi_sio.managers.recovery"],
     ["wsgi_sio.managers.in_process", "wsgi_sio.managers.wire"],
     ["wsgi_sio.socketio"],
     ["wsgi_sio.managers.peers"],

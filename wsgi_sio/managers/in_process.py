@@ -16,13 +16,15 @@ only as the small :class:`Member` protocol, and defines the socket states both l
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ..engine.socket import EngineSocket
 from ..protocol import engineio
 from ..protocol.socketio import Packet
 from ..protocol.socketio import encode as sio_encode
+from .recovery import MemoryRecovery, RecoveryOptions, Restored, SessionRecord, stampable
 
 
 class SocketState(enum.Enum):
@@ -100,9 +102,18 @@ class Manager(Protocol):
 
 
 class InProcessManager:
-    """Rooms and broadcasts for the sockets of this process."""
+    """Rooms and broadcasts for the sockets of this process.
 
-    def __init__(self) -> None:
+    It also keeps what connection state recovery needs when the server turns it on
+    (:class:`~wsgi_sio.managers.recovery.SessionRecovery`): the sessions of disconnected
+    sockets and the log of stamped packets, in this process. ``clock``: the monotonic clock
+    those expire by (tests pass their own).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        #: the recovery store, once the server enables recovery
+        self.recovery: MemoryRecovery | None = None
         # namespace -> room -> {sid: socket}, for named rooms. Every socket is also in the
         # room named by its sid; that one is answered from ``sockets`` instead of a dict per
         # socket, which thousands of connections would each carry.
@@ -215,9 +226,18 @@ class InProcessManager:
         ``EngineSocket.ready_to_write``) instead of queueing for them.
         """
         recipients = self.members(packet.namespace, rooms, skip)
-        if not recipients:
+        store = self.recovery
+        if store is not None and stampable(packet, volatile):
+            # Logged whoever receives it now: a socket that comes back may have missed it.
+            packet = store.stamp(packet)
+            encoded = to_engine_packets(packet)
+            store.append(packet, rooms, skip, sum(len(p.data or "") for p in encoded), self.clock())
+            if not recipients:
+                return 0
+        elif not recipients:
             return 0
-        encoded = to_engine_packets(packet)
+        else:
+            encoded = to_engine_packets(packet)
         # The per-recipient loop of every broadcast: a connected socket's engine socket is
         # written here directly rather than through a method of the socket.
         for socket in recipients:
@@ -247,6 +267,22 @@ class InProcessManager:
 
     def list_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None) -> list[tuple[str, set[str]]]:
         return [(s.sid, set(self.rooms_of(s))) for s in self.members(namespace, rooms)]
+
+    # -- connection state recovery (SessionRecovery) --------------------------------------------
+
+    def enable_recovery(self, options: RecoveryOptions) -> None:
+        """From now on, stamp and log what ``emit`` sends, and keep sessions (see
+        :mod:`.recovery`)."""
+        self.recovery = MemoryRecovery(options)
+
+    def persist_session(self, namespace: str, record: SessionRecord) -> None:
+        if self.recovery is not None:
+            self.recovery.persist(namespace, record, self.clock())
+
+    def restore_session(self, namespace: str, pid: str, offset: str) -> Restored | None:
+        if self.recovery is None:
+            return None
+        return self.recovery.restore(namespace, pid, offset, self.clock())
 
     # -- hooks for managers that span processes (no-ops here) ---------------------------------
 

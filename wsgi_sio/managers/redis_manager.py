@@ -49,6 +49,7 @@ from ..socketio.server import Server
 from . import wire
 from .in_process import InProcessManager, as_set
 from .peers import RedisPeerDirectory
+from .recovery import RecoveryOptions, Restored, SessionRecord
 
 log = logging.getLogger("wsgi_sio.redis")
 
@@ -286,6 +287,20 @@ class RedisManager:
         self._channel_kind[channels.response.encode()] = ("response", namespace)
         self._channel_kind[channels.specific_response(self.uid).encode()] = ("response", namespace)
         self._namespaces.add(namespace)
+
+    # -- connection state recovery: this process only -------------------------------------------
+
+    def enable_recovery(self, options: RecoveryOptions) -> None:
+        """Connection state recovery for the sockets of this process (kept by ``local``): a
+        client recovers only if it comes back to the process it left. What other processes
+        broadcast is stamped here when it arrives; the offsets never cross processes."""
+        self.local.enable_recovery(options)
+
+    def persist_session(self, namespace: str, record: SessionRecord) -> None:
+        self.local.persist_session(namespace, record)
+
+    def restore_session(self, namespace: str, pid: str, offset: str) -> Restored | None:
+        return self.local.restore_session(namespace, pid, offset)
 
     # -- operations: here at once, elsewhere through Redis --------------------------------------
 

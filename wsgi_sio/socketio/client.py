@@ -9,6 +9,10 @@ other client.
 
 The server is known here as the :class:`Host` protocol: it finds namespaces and handlers, runs
 them (``run_handler``), and is told when a socket connects and disconnects.
+
+Connection state recovery (see :mod:`wsgi_sio.managers.recovery`) happens here too: a
+namespace closed for a recoverable reason leaves its session with the manager, and a CONNECT
+whose auth carries ``pid`` and ``offset`` strings may take it back (:meth:`Client._recover`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..managers.in_process import (
     SocketState,
     to_engine_packets,
 )
+from ..managers.recovery import RECOVERABLE_REASONS, RecoveryOptions, SessionRecord, new_pid
 from ..protocol import session as states
 from ..protocol.errors import SocketIOError
 from ..protocol.routing import new_token
@@ -44,6 +49,7 @@ class Host(ServerAPI, Protocol):
 
     connect_timeout: float
     max_attachments: int
+    recovery: RecoveryOptions | None
 
     def run_handler(self, fn: Callable[..., Any], *args: Any) -> Any: ...
     def find_namespace(self, name: str, auth: Any) -> NamespaceSpec | None: ...
@@ -51,6 +57,8 @@ class Host(ServerAPI, Protocol):
     def handler_for(self, socket: Namespace, event: Any) -> Callable[..., Any] | None: ...
     def dispatch_disconnect(self, socket: Namespace, reason: str) -> None: ...
     def socket_connected(self, socket: Namespace) -> None: ...
+    def recovery_extras(self, socket: Namespace) -> dict[str, Any]: ...
+    def may_recover(self, socket: Namespace) -> bool: ...
 
 
 class Client:
@@ -128,13 +136,28 @@ class Client:
         """``socket`` leaves: out of the manager at once, its disconnect handlers in order."""
         if socket.state is DISCONNECTED:
             return
+        was_connected = socket.state is CONNECTED
         socket.state = DISCONNECTED
         if self.sockets.get(socket.namespace) is socket:
             del self.sockets[socket.namespace]
         server = self.server
+        if was_connected and server.recovery is not None and reason in RECOVERABLE_REASONS:
+            self._persist(socket)
         server.manager.remove(socket)
         socket.fail_acks()
         self.sock.run_in_order(server.run_handler, server.dispatch_disconnect, socket, reason)
+
+    def _persist(self, socket: Namespace) -> None:
+        # Node keeps the session as the socket leaves (socket.ts ``_onclose``); its rooms
+        # are read before the manager forgets them.
+        server = self.server
+        try:
+            record = SessionRecord(socket.sid, socket.pid or new_pid(), socket.rooms,
+                                   socket.session, server.recovery_extras(socket))
+            server.manager.persist_session(socket.namespace, record)  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("cannot keep the session of %s on %s for recovery", socket.sid,
+                          socket.namespace)
 
     def _protocol_violation(self, what: str) -> None:
         log.info("closing Engine.IO session %s: %s", self.sock.sid, what)
@@ -154,18 +177,26 @@ class Client:
             self.sockets.pop(nsp, None)
             self._reply(Packet(PacketType.CONNECT_ERROR, nsp, {"message": "Invalid namespace"}))
             return
-        socket = spec.cls(server, self, nsp, new_token(), auth)
-        server.manager.add(socket)
-        refusal: dict[str, Any] | None
-        try:
-            accepted = server.dispatch_connect(socket, spec, auth)
-        except ConnectionRefused as exc:
-            refusal = exc.payload()
-        except Exception:
-            log.exception("connect handler of %s raised; refusing the connection", nsp)
-            refusal = {"message": "Internal server error"}
+        recovery = server.recovery
+        recovered = self._recover(spec, nsp, auth) if recovery is not None else None
+        if recovered is not None:
+            socket, missed = recovered
         else:
-            refusal = None if accepted is not False else {"message": "Connection rejected by server"}
+            socket, missed = spec.cls(server, self, nsp, new_token(), auth), []
+            if recovery is not None:
+                socket.pid = new_pid()
+            server.manager.add(socket)
+        refusal: dict[str, Any] | None = None
+        if not (socket.recovered and recovery is not None and recovery.skip_middlewares):
+            try:
+                accepted = server.dispatch_connect(socket, spec, auth)
+            except ConnectionRefused as exc:
+                refusal = exc.payload()
+            except Exception:
+                log.exception("connect handler of %s raised; refusing the connection", nsp)
+                refusal = {"message": "Internal server error"}
+            else:
+                refusal = None if accepted is not False else {"message": "Connection rejected by server"}
         if refusal is not None or sock.closed:
             socket.state = DISCONNECTED
             server.manager.remove(socket)
@@ -178,20 +209,86 @@ class Client:
             # it was connected, then that it no longer is (its DISCONNECT is among the held
             # packets); the socket never becomes CONNECTED, so nothing reaches it after.
             self.sockets.pop(nsp, None)
-            self._reply(Packet(PacketType.CONNECT, nsp, {"sid": socket.sid}))
+            self._send_missed(missed)
+            self._reply(Packet(PacketType.CONNECT, nsp, self._connect_reply(socket)))
             sock.write_alone(CONNECT_PAUSE)
             socket.release_held()
             return
+        self._accept(socket, missed)
+
+    def _accept(self, socket: Namespace, missed: list[Packet]) -> None:
+        """The CONNECT reply (after what a recovered socket missed), then what was held."""
+        sock = self.sock
         sock.cancel_alarm()
-        self.sockets[nsp] = socket
-        self._reply(Packet(PacketType.CONNECT, nsp, {"sid": socket.sid}))
+        self.sockets[socket.namespace] = socket
+        self._send_missed(missed)
+        self._reply(Packet(PacketType.CONNECT, socket.namespace, self._connect_reply(socket)))
         # The acknowledgement leaves alone, before what on_connect emitted: coalescing both in
         # one write is legal, but clients that read one frame at a time and wait for the
         # CONNECT (the official test-suite, many hand-written clients) would miss the rest.
         sock.write_alone(CONNECT_PAUSE if socket.has_held() else 0.0)
         socket.state = CONNECTED
         socket.release_held()
-        server.socket_connected(socket)
+        self.server.socket_connected(socket)
+
+    def _recover(self, spec: NamespaceSpec, nsp: str, auth: Any) -> tuple[Namespace, list[Packet]] | None:
+        """The socket that takes over the kept session named in ``auth`` (added to the
+        manager, CONNECTING), with the packets it missed; None: connect it as a new one.
+
+        As the reference server: only when ``auth.pid`` and ``auth.offset`` are strings; the
+        manager checks the pid (known, unexpired, single use) and the offset."""
+        if not isinstance(auth, dict):
+            return None
+        pid, offset = auth.get("pid"), auth.get("offset")
+        if not isinstance(pid, str) or not isinstance(offset, str):
+            return None
+        server = self.server
+        manager = server.manager
+        try:
+            restored = manager.restore_session(nsp, pid, offset)  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("restoring a session on %s failed; connecting as a new socket", nsp)
+            return None
+        if restored is None:
+            return None
+        record = restored.record
+        if manager.get(nsp, record.sid) is not None:
+            log.warning("a kept session of %s on %s is live: not restored", record.sid, nsp)
+            return None
+        socket = spec.cls(server, self, nsp, record.sid, auth)
+        socket.pid = record.pid
+        socket.recovered = True
+        if isinstance(record.data, dict):
+            socket.session = record.data
+        if record.extras:
+            socket.extras.update(record.extras)
+        # Added before the last check, which may block: what is emitted meanwhile is held
+        # and follows the missed packets.
+        manager.add(socket)
+        for room in record.rooms:
+            if room != record.sid:
+                manager.join(socket, room)
+        try:
+            allowed = server.may_recover(socket)
+        except Exception:
+            log.exception("may_recover raised; %s on %s connects as a new socket", record.sid, nsp)
+            allowed = False
+        if allowed is not True:
+            socket.state = DISCONNECTED
+            manager.remove(socket)
+            return None
+        return socket, restored.missed
+
+    def _send_missed(self, missed: list[Packet]) -> None:
+        # Before the CONNECT reply, as the reference server (the client buffers them until
+        # it is connected, then emits them in order).
+        for packet in missed:
+            self.sock.send_packets(to_engine_packets(packet))
+
+    def _connect_reply(self, socket: Namespace) -> dict[str, Any]:
+        if socket.pid is None:
+            return {"sid": socket.sid}
+        return {"sid": socket.sid, "pid": socket.pid}
 
     def _reply(self, packet: Packet) -> None:
         self.sock.send_packets(to_engine_packets(packet))

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from ..engine.socket import EngineSocket
 from ..managers.in_process import CONNECTED, CONNECTING, DISCONNECTED, Manager, to_engine_packets
+from ..managers.recovery import RecoveryOptions
 from ..protocol import engineio
 from ..protocol.socketio import Packet, PacketType
 from ..runtime import Runtime
@@ -38,6 +39,8 @@ class ServerAPI(Protocol):
     """What a namespace (and user code, as ``self.server``) may use of its server."""
 
     manager: Manager
+    #: connection state recovery's options, None when it is off
+    recovery: RecoveryOptions | None
 
     @property
     def runtime(self) -> Runtime: ...
@@ -141,7 +144,8 @@ class _Volatile:
     def emit(self, event: str, *args: Any) -> None:
         socket = self._socket
         if socket.state is CONNECTED and socket.client.sock.ready_to_write():
-            socket.emit(event, *args)
+            # straight to the socket: a volatile packet is never stamped nor logged for recovery
+            socket.send_packet(Packet(PacketType.EVENT, socket.namespace, [event, *args]))
 
     def send(self, data: Any) -> None:
         self.emit("message", data)
@@ -153,7 +157,17 @@ class Namespace:
     Per connection: ``sid`` (the Socket.IO id, not the Engine.IO one), ``eio_sid``,
     ``namespace``, ``environ`` (the handshake request), ``auth`` (the CONNECT payload),
     ``session`` (a dict of your own), ``rooms``; ``extras`` is for integrations.
+
+    With connection state recovery on (``Server(connection_state_recovery=...)``):
+    ``recovered`` is True for a socket that took over a session kept after its connection
+    was lost (same ``sid``, rooms and ``session``; what it missed was sent before its
+    CONNECT reply), and ``pid`` is the private id the client recovers with.
     """
+
+    #: True when this socket recovered a kept session (connection state recovery)
+    recovered: bool = False
+    #: the private session id sent in the CONNECT reply, when recovery is on
+    pid: str | None = None
 
     # made when first needed (class-level None until then): most sockets never hold packets,
     # wait for an ack, or carry an integration's state
@@ -219,6 +233,11 @@ class Namespace:
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
         """Send ``event`` to this client; ``callback(*ack_args)`` runs when it acknowledges."""
+        if callback is None and self.server.recovery is not None:
+            # As the reference server with recovery on: through the manager to the sid's room,
+            # so the packet is stamped and logged (and kept for this sid if it is away now).
+            self.server.manager.emit(Packet(PacketType.EVENT, self.namespace, [event, *args]), self.sid)
+            return
         ack_id = self._register_ack(callback) if callback is not None else None
         self.send_packet(Packet(PacketType.EVENT, self.namespace, [event, *args], ack_id))
 

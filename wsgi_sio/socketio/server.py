@@ -7,7 +7,9 @@ is the manager's. This module finds the handlers and runs them.
 Extension points, for integrations such as :mod:`wsgi_sio.django` (override in a subclass):
 ``run_handler`` (around every unit of handler work), ``socket_connected`` (a socket has
 just connected) and ``socket_disconnected`` (a socket has left, before its disconnect
-handler). Per-socket state of an integration goes in ``Namespace.extras``.
+handler); with connection state recovery, ``recovery_extras`` (what of a socket's
+``extras`` its kept session carries) and ``may_recover`` (a last check before a session is
+restored). Per-socket state of an integration goes in ``Namespace.extras``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from re import Pattern
 from typing import Any
 
 from ..managers.in_process import InProcessManager, Manager
+from ..managers.recovery import RecoveryOptions
 from ..protocol.socketio import Packet, PacketType
 from ..runtime import Runtime
 from .client import SocketIOEngine
@@ -35,6 +38,11 @@ class Server:
     ``ping_interval``/``ping_timeout``/``connect_timeout`` in seconds. ``max_http_buffer_size``
     bounds a message and a polling body. ``cookie``: name of an Engine.IO sid cookie, or None.
     ``manager``: who keeps rooms; the in-process manager unless you pass one (e.g. Redis).
+    ``connection_state_recovery``: off when None; a dict of
+    :class:`~wsgi_sio.managers.recovery.RecoveryOptions` fields (e.g.
+    ``{"max_disconnection_duration": 120, "skip_middlewares": True}``, seconds) turns it on:
+    a client whose connection was lost gets its sid, rooms, ``session`` and the events it
+    missed back if it returns in time (socket.io-client >= 4.6 does this by itself).
     """
 
     def __init__(self, *, path: str = "/socket.io/",
@@ -43,6 +51,7 @@ class Server:
                  max_http_buffer_size: int = 1_000_000, connect_timeout: float = 45,
                  cookie: str | None = None, manager: Manager | None = None,
                  async_mode: str | None = None, max_attachments: int = 10,
+                 connection_state_recovery: RecoveryOptions | dict[str, Any] | bool | None = None,
                  **engine_options: Any) -> None:
         self.engine = SocketIOEngine(self, path=path, cors_allowed_origins=cors_allowed_origins,
                                      ping_interval=ping_interval, ping_timeout=ping_timeout,
@@ -54,6 +63,14 @@ class Server:
         self._static: dict[str, NamespaceSpec] = {"/": NamespaceSpec(Namespace)}
         self._dynamic: list[tuple[NamespaceMatcher, NamespaceSpec]] = []
         self._connect_takes_auth: dict[Callable[..., Any], bool] = {}
+        #: connection state recovery's options; None when off
+        self.recovery = RecoveryOptions.from_config(connection_state_recovery)
+        if self.recovery is not None:
+            enable = getattr(self.manager, "enable_recovery", None)
+            if enable is None:
+                raise TypeError(f"{type(self.manager).__name__} cannot recover connection state "
+                                "(it has no enable_recovery: see wsgi_sio.managers.recovery)")
+            enable(self.recovery)
         self.manager.attach(self)
 
     # -- registration -------------------------------------------------------------------------
@@ -235,6 +252,20 @@ class Server:
         no room any more), in the connection's worker under ``run_handler``, just before its
         disconnect handler. Does nothing; override it (call ``super()``) to forget what
         ``socket_connected`` remembered."""
+
+    def recovery_extras(self, socket: Namespace) -> dict[str, Any]:
+        """With connection state recovery: what of ``socket.extras`` its kept session carries
+        over to the socket that recovers it (small plain values: a manager may store them in
+        Redis). Nothing by default; the Django integration keeps the login it checks again."""
+        return {}
+
+    def may_recover(self, socket: Namespace) -> bool:
+        """Last check before ``socket`` (its sid, rooms, ``session`` and the ``extras`` of
+        ``recovery_extras`` restored; ``environ`` the new handshake's) takes over a kept
+        session; runs under ``run_handler`` and may block. False: the session is dropped and
+        the client gets an ordinary new connection. True by default; the Django integration
+        refuses when the login the socket had is no longer the handshake's."""
+        return True
 
     # -- dispatch (called by the connection's Client) ---------------------------------------------
 
