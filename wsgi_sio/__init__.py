@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .managers.emitter import Emitter as Emitter
     from .managers.redis_manager import RedisManager as RedisManager
+    from .managers.redis_streams import RedisStreamsManager as RedisStreamsManager
 
 
 def __getattr__(name: str) -> object:
@@ -35,6 +36,10 @@ def __getattr__(name: str) -> object:
         from .managers.redis_manager import RedisManager
 
         return RedisManager
+    if name == "RedisStreamsManager":
+        from .managers.redis_streams import RedisStreamsManager
+
+        return RedisStreamsManager
     if name == "Emitter":
         from .managers.emitter import Emitter
 
@@ -42,8 +47,8 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'wsgi_sio' has no attribute {name!r}")
 
 
-# RedisManager and Emitter are public too, but not in __all__: `from wsgi_sio import *` must
-# not need the redis extra.
+# RedisManager, RedisStreamsManager and Emitter are public too, but not in __all__:
+# `from wsgi_sio import *` must not need the redis extra.
 __all__ = [
     "BroadcastOperator",
     "ConnectionRefused",

@@ -208,9 +208,11 @@ class NodePeer:
     """``node redis_peer.mjs``: a Node socket.io server with @socket.io/redis-adapter, one
     socket.io-client connected to it, and @socket.io/redis-emitter, driven by JSON lines."""
 
+    script = "redis_peer.mjs"  # a subclass may run another peer speaking the same JSON lines
+
     def __init__(self, redis_url: str, key: str) -> None:
         assert NODE is not None
-        self.proc = subprocess.Popen([NODE, str(JS_DIR / "redis_peer.mjs"), redis_url, key],
+        self.proc = subprocess.Popen([NODE, str(JS_DIR / self.script), redis_url, key],
                                      cwd=JS_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.replies: dict[int, queue.Queue[Any]] = {}

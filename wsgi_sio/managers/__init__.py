@@ -5,7 +5,9 @@ and needs nothing but the standard library and the engine. The rest spans proces
 the ``redis`` extra (``pip install wsgi_sio[redis]``: redis-py and msgpack), so it is imported
 on first use only: :mod:`.wire` is the sans-IO Redis message format (Node's
 ``@socket.io/redis-adapter``), :mod:`.redis_manager` puts it on a Redis connection around an
-in-process manager, and :mod:`.emitter` publishes from processes that run no server.
+in-process manager, and :mod:`.emitter` publishes from processes that run no server;
+:mod:`.streams_wire` and :mod:`.redis_streams` are the same for Node's
+``@socket.io/redis-streams-adapter`` (a Redis stream, so a short outage loses nothing).
 """
 
 from typing import TYPE_CHECKING
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from .emitter import Emitter as Emitter
     from .redis_manager import RedisManager as RedisManager
     from .redis_manager import RemoteSocket as RemoteSocket
+    from .redis_streams import RedisStreamsManager as RedisStreamsManager
 
 
 def __getattr__(name: str) -> object:
@@ -23,6 +26,10 @@ def __getattr__(name: str) -> object:
         from . import redis_manager
 
         return getattr(redis_manager, name)
+    if name == "RedisStreamsManager":
+        from .redis_streams import RedisStreamsManager
+
+        return RedisStreamsManager
     if name == "Emitter":
         from .emitter import Emitter
 

@@ -1,0 +1,818 @@
+"""Rooms and broadcasts across processes through a Redis stream, as Node's
+``@socket.io/redis-streams-adapter`` 0.3.x (format: :mod:`.streams_wire`).
+
+``RedisStreamsManager`` has an in-process manager (``local``) for the sockets of this process.
+Broadcasts, room changes and disconnects go to one stream (``XADD ... MAXLEN ~ max_len``)
+after they are applied here; every process reads the stream (``XREAD COUNT 100 BLOCK 5000``)
+and applies the others' entries to its own sockets. Requests that want answers
+(``fetch_sockets``, server-side events, a Node broadcast with an ack) go over pub/sub, as the
+Node adapter does, and the number of servers is ``PUBSUB NUMSUB`` of the public channel.
+
+Three loops (greenlets under gevent, threads otherwise): the stream reader, the pub/sub
+listener, and, only while entries wait for Redis, the writer of the pending entries.
+
+Offsets: a local broadcast waits for its XADD, and the entry id is the offset connection state
+recovery appends to the packet; an entry read from the stream gets its own id. Sessions are
+kept in Redis (``SET sio:session:<pid> ... PX``) so a client may recover on any process, Node
+ones included.
+
+Faults: everything read from Redis is untrusted (checked by :mod:`.streams_wire`; a bad entry
+is dropped, counted by reason and logged without a traceback, rate-limited). When Redis goes
+away, local clients are served as before: a broadcast is delivered here at once (without an
+offset) and its entry waits in a bounded queue (``max_pending`` entries,
+``max_pending_bytes``) until Redis is back, then goes to the stream in order; past those bounds
+entries are dropped and counted (``pending_dropped``). The reader resumes from the id of the
+last entry it read, so nothing is lost while the stream keeps it: up to ``max_len`` entries
+(approximately: ``MAXLEN ~`` trims whole macro nodes). An outage long enough for the stream to
+be trimmed past that id, or a Redis restarted without its data, loses what was not read; both
+are detected after the reconnection, logged and counted (``stream_gap``). An XADD whose answer
+was lost (Redis died after writing it) is sent again, so that entry may arrive twice. Pub/sub
+requests and answers sent while Redis is down are lost, as with any pub/sub.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from ..protocol.errors import LocalProtocolError
+from ..protocol.socketio import Packet, PacketType
+from ..socketio.server import Server
+from . import streams_wire as sw
+from .in_process import InProcessManager, as_set
+from .recovery import RecoveryOptions, Restored, SessionRecord, stampable
+from .remote import DropLog, Link, RemoteSocket, clip, data_of, handshake_of, quietly, safe_url
+from .wire import WireError
+
+log = logging.getLogger("wsgi_sio.redis_streams")
+
+_TICK = 1.0  # seconds the pub/sub listener waits for a message before looking at its to-do list
+_RESTORE_XRANGE_CALLS = 100  # adapter.ts RESTORE_SESSION_MAX_XRANGE_CALLS
+_RESTORE_BATCH = 1000
+
+
+class _Pending:
+    """A request of ours waiting for ``expected`` answers of body type ``kind``."""
+
+    def __init__(self, kind: type, expected: int, done: Any) -> None:
+        self.kind = kind
+        self.expected = expected
+        self.answers: list[Any] = []
+        self.done = done
+
+    def add(self, body: Any) -> None:
+        if not isinstance(body, self.kind):
+            raise WireError("malformed", f"a {type(body).__name__} answers a {self.kind.__name__}")
+        self.answers.append(body)
+        if len(self.answers) >= self.expected:
+            self.done.set()
+
+
+class RedisStreamsManager:
+    """``wsgi_sio.Server(manager=wsgi_sio.RedisStreamsManager("redis://host:6379/0"))``.
+
+    As the Node adapter's options: ``stream_name``, ``stream_count`` (namespaces spread over
+    ``<stream_name>-<i>``), ``max_len``, ``channel_prefix``, ``session_key_prefix``,
+    ``read_count`` and ``block_time`` (seconds). ``requests_timeout``: seconds to wait for
+    other servers' answers. ``max_message_size``: larger entries and messages are dropped.
+    ``max_pending``/``max_pending_bytes``: what may wait for Redis during an outage.
+    ``retry_max_delay``: the longest pause between reconnection attempts.
+    ``drop_log_interval``: dropped messages are logged once, then summarised at most once
+    per this many seconds. ``redis_options`` go to ``redis.Redis``.
+    """
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, stream_name: str = "socket.io",
+                 max_len: int = 10_000, stream_count: int = 1, channel_prefix: str = "socket.io",
+                 session_key_prefix: str = "sio:session:", read_count: int = 100,
+                 block_time: float = 5.0, requests_timeout: float = 5.0,
+                 max_message_size: int = 1_000_000, max_pending: int = 10_000,
+                 max_pending_bytes: int = 32_000_000, retry_max_delay: float = 5.0,
+                 drop_log_interval: float = 10.0, redis_options: dict[str, Any] | None = None) -> None:
+        if stream_count < 1:
+            raise ValueError("stream_count must be at least 1")
+        #: the sockets and rooms of this process
+        self.local = InProcessManager()
+        self.url = url
+        self.stream_name = stream_name
+        self.stream_count = stream_count
+        self.max_len = max_len
+        self.prefix = channel_prefix
+        self.session_key_prefix = session_key_prefix
+        self.read_count = read_count
+        self.block_time = block_time
+        self.requests_timeout = requests_timeout
+        self.max_message_size = max_message_size
+        self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
+        self.retry_max_delay = retry_max_delay
+        self.uid = secrets.token_hex(8)
+        #: what happened to entries and messages; read it with :meth:`stats`
+        self.counters: Counter[str] = Counter()
+        options = {"socket_connect_timeout": 2.0, "socket_timeout": 5.0, "health_check_interval": 0,
+                   "retry": Retry(NoBackoff(), 0), **(redis_options or {})}
+        # Any: redis-py's stubs type replies as str | bytes | None; ours are checked bytes
+        self._pub: Any = redis.Redis.from_url(url, **options)
+        self._reader: Any = redis.Redis.from_url(url, **{**options, "socket_timeout": block_time + 5.0})
+        self._sub_client = redis.Redis.from_url(url, **{**options, "socket_timeout": None})
+        self._link = Link(safe_url(url), self.counters, log)
+        self._drops = DropLog(drop_log_interval, log)
+        self._down: set[str] = set()  # the parts that lost Redis: reader, listener, writer
+        #: the server this manager serves, set by :meth:`attach`
+        self.server: Server | None = None
+        #: connection state recovery's options, once the server turns it on
+        self.recovery: RecoveryOptions | None = None
+        self._namespaces: set[str] = set()
+        self._listening: set[str] = set()
+        self._channels: dict[bytes, str] = {}  # channel -> its namespace
+        self._requests: dict[sw.RequestId, tuple[str, _Pending]] = {}
+        self._server_handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self._waiting: deque[tuple[str, dict[str, bytes], int]] = deque()
+        self._waiting_bytes = 0
+        self._writing = False
+        self._guard: Any = None
+        self._closed = False
+        self._sub_ready: Any = None
+        self._read_ready: Any = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def attach(self, server: Server) -> None:
+        if self.server is not None:
+            raise RuntimeError("a RedisStreamsManager serves one Server")
+        self.server = server
+        runtime = server.runtime
+        self._guard = runtime.guard()
+        self._sub_ready, self._read_ready = runtime.event(), runtime.event()
+        for name in server.namespace_paths():
+            self._want(name)
+        runtime.spawn(self._listen)
+        runtime.spawn(self._read)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the listener is subscribed and the reader knows where the stream ends
+        (for scripts and tests; servers need not). After an outage, until both are back."""
+        if self._sub_ready is None or self._read_ready is None:
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._sub_ready.wait(timeout):
+            return False
+        rest = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return bool(self._read_ready.wait(rest))
+
+    def close(self) -> None:
+        """Stop the loops (the reader within ``block_time``) and close the connections."""
+        self._closed = True
+        self._pub.close()
+
+    def stats(self) -> dict[str, int]:
+        """Counters: received, delivered, own, skipped, ignored, oversized, malformed,
+        unknown_type, dropped, appended, published, publish_failed, pending, pending_dropped,
+        outages, stream_gap, request_timeouts, errors, ..."""
+        return {**self.counters, "pending": len(self._waiting)}
+
+    # -- membership: this process's sockets -------------------------------------------------------
+
+    def add(self, socket: Any) -> None:
+        if socket.namespace not in self._namespaces:
+            self._want(socket.namespace)  # a dynamic namespace seen for the first time
+        self.local.add(socket)
+
+    def remove(self, socket: Any) -> None:
+        self.local.remove(socket)
+
+    def join(self, socket: Any, room: str) -> None:
+        self.local.join(socket, room)
+
+    def leave(self, socket: Any, room: str) -> None:
+        self.local.leave(socket, room)
+
+    def rooms_of(self, socket: Any) -> frozenset[str]:
+        return self.local.rooms_of(socket)
+
+    def get(self, namespace: str, sid: str) -> Any:
+        """The socket ``sid`` of ``namespace`` if it is in this process."""
+        return self.local.get(namespace, sid)
+
+    def members(self, namespace: str, rooms: str | Iterable[str] | None = None,
+                skip: str | Iterable[str] | None = None) -> list[Any]:
+        """The sockets of *this process* in ``rooms`` minus ``skip`` (see ``fetch_sockets``)."""
+        return self.local.members(namespace, rooms, skip)
+
+    def has_room(self, namespace: str, room: str) -> bool:
+        return self.local.has_room(namespace, room)
+
+    def room_names(self, namespace: str) -> set[str]:
+        return self.local.room_names(namespace)
+
+    def _want(self, namespace: str) -> None:
+        channels = sw.Channels(self.prefix, namespace)
+        self._channels[channels.public.encode()] = namespace
+        self._channels[channels.private(self.uid).encode()] = namespace
+        self._namespaces.add(namespace)
+
+    def _stream(self, namespace: str) -> str:
+        return sw.stream_for(self.stream_name, self.stream_count, namespace)
+
+    def _streams(self) -> list[str]:
+        if self.stream_count == 1:
+            return [self.stream_name]
+        # JavaScript's remainder may be negative: those streams are written to (and Node
+        # never reads them); read them too
+        return [f"{self.stream_name}-{i}" for i in range(1 - self.stream_count, self.stream_count)]
+
+    # -- operations: here at once, elsewhere through the stream ----------------------------------
+
+    def emit(self, packet: Packet, rooms: str | Iterable[str] | None = None,
+             skip: str | Iterable[str] | None = None, *, volatile: bool = False) -> int:
+        nsp = packet.namespace
+        stamp = self.recovery is not None and stampable(packet, volatile)
+        if isinstance(rooms, str) and not stamp and self.local.get(nsp, rooms) is not None:
+            return self.local.emit(packet, rooms, skip, volatile=volatile)  # ours alone
+        room_list = None if rooms is None else sorted(as_set(rooms))
+        if room_list == [] or packet.id is not None:
+            return self.local.emit(packet, rooms, skip, volatile=volatile)
+        try:
+            fields = sw.entry_fields(self.uid, nsp, sw.BROADCAST, sw.broadcast_data(
+                list(packet.data), room_list or [], sorted(as_set(skip)),
+                {"volatile": True} if volatile else None))
+        except (TypeError, ValueError, OverflowError) as exc:
+            log.error("cannot send this broadcast to other processes: %s", exc)
+            return self.local.emit(packet, rooms, skip, volatile=volatile)
+        offset = self._append(nsp, fields)
+        if stamp and offset is not None:
+            packet = Packet(packet.type, nsp, [*packet.data, offset], packet.id)
+        return self.local.emit(packet, rooms, skip, volatile=volatile)
+
+    def close_room(self, namespace: str, room: str) -> None:
+        self.local.close_room(namespace, room)
+        self._append(namespace, sw.entry_fields(self.uid, namespace, sw.SOCKETS_LEAVE,
+                                                {"opts": sw.opts([room], []), "rooms": [room]}))
+
+    def disconnect(self, namespace: str, rooms: str | Iterable[str] | None = None,
+                   skip: str | Iterable[str] | None = None) -> None:
+        self.local.disconnect(namespace, rooms, skip)
+        self._append(namespace, sw.entry_fields(self.uid, namespace, sw.DISCONNECT_SOCKETS, {
+            "opts": sw.opts(sorted(as_set(rooms)), sorted(as_set(skip))), "close": False}))
+
+    def join_many(self, namespace: str, room: str, rooms: str | Iterable[str] | None = None,
+                  skip: str | Iterable[str] | None = None) -> None:
+        self.local.join_many(namespace, room, rooms, skip)
+        self._room_change(sw.SOCKETS_JOIN, namespace, sorted(as_set(rooms)), sorted(as_set(skip)), room)
+
+    def leave_many(self, namespace: str, room: str, rooms: str | Iterable[str] | None = None,
+                   skip: str | Iterable[str] | None = None) -> None:
+        self.local.leave_many(namespace, room, rooms, skip)
+        self._room_change(sw.SOCKETS_LEAVE, namespace, sorted(as_set(rooms)), sorted(as_set(skip)), room)
+
+    def join_remote(self, namespace: str, sid: str, room: str) -> None:
+        self._room_change(sw.SOCKETS_JOIN, namespace, [sid], [], room)
+
+    def leave_remote(self, namespace: str, sid: str, room: str) -> None:
+        self._room_change(sw.SOCKETS_LEAVE, namespace, [sid], [], room)
+
+    def disconnect_remote(self, namespace: str, sid: str) -> None:
+        self._append(namespace, sw.entry_fields(self.uid, namespace, sw.DISCONNECT_SOCKETS,
+                                                {"opts": sw.opts([sid], []), "close": False}))
+
+    def _room_change(self, mtype: int, namespace: str, rooms: list[str], skip: list[str], room: str) -> None:
+        self._append(namespace, sw.entry_fields(self.uid, namespace, mtype,
+                                                {"opts": sw.opts(rooms, skip), "rooms": [room]}))
+
+    def server_side_emit(self, event: str, *args: Any, namespace: str = "/") -> None:
+        """Emit ``event`` to the *other servers* (Node: ``io.serverSideEmit``)."""
+        self._publish_public(namespace, sw.SERVER_SIDE_EMIT, {"packet": [event, *args]})
+
+    def server_side_emit_with_ack(self, event: str, *args: Any, namespace: str = "/",
+                                  timeout: float | None = None) -> list[Any]:
+        """As :meth:`server_side_emit`; returns what each other server's handler answered
+        (Node: ``serverSideEmitWithAck``), those that answered within ``timeout``."""
+        answers = self._ask(namespace, sw.SERVER_SIDE_EMIT, {"packet": [event, *args]}, sw.Reply, timeout)
+        return [reply.value for reply in answers]
+
+    def on_server_event(self, event: str, handler: Callable[..., Any] | None = None,
+                        namespace: str = "/") -> Any:
+        """Register ``handler(*args)`` for server-side events from other servers (decorator too).
+
+        It runs in its own greenlet/thread; its return value answers a ``serverSideEmitWithAck``.
+        """
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self._server_handlers[(namespace, event)] = fn
+            return fn
+        return register(handler) if handler is not None else register
+
+    # -- cluster-wide queries -----------------------------------------------------------------
+
+    def fetch_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None,
+                      skip: str | Iterable[str] | None = None,
+                      timeout: float | None = None) -> list[RemoteSocket]:
+        """The sockets in ``rooms`` minus ``skip`` on every server (Node: ``fetchSockets``);
+        a server that does not answer within ``timeout`` (``requests_timeout``) is left out,
+        with a warning. While Redis is down, only this process's sockets."""
+        here = [RemoteSocket(s.sid, namespace, set(self.local.rooms_of(s)), handshake_of(s), data_of(s))
+                for s in self.members(namespace, rooms, skip)]
+        data = {"opts": sw.opts(sorted(as_set(rooms)), sorted(as_set(skip)))}
+        for answer in self._ask(namespace, sw.FETCH_SOCKETS, data, sw.FetchSocketsResponse, timeout):
+            here.extend(RemoteSocket(info.sid, namespace, set(info.rooms), info.handshake, info.data)
+                        for info in answer.sockets)
+        return here
+
+    def list_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None) -> list[tuple[str, set[str]]]:
+        """(sid, rooms) of every socket of the cluster in ``rooms``."""
+        return [(s.sid, s.rooms) for s in self.fetch_sockets(namespace, rooms)]
+
+    def all_rooms(self, namespace: str, timeout: float | None = None) -> set[str]:
+        """Every room of the namespace on every server (the cluster adapter has no request
+        for it: the rooms of every socket ``fetch_sockets`` finds)."""
+        found = self.room_names(namespace)
+        for socket in self.fetch_sockets(namespace, timeout=timeout):
+            found.update(socket.rooms)
+        return found
+
+    def _ask(self, namespace: str, mtype: int, data: dict[str, Any], kind: type,
+             timeout: float | None) -> list[Any]:
+        """Publish a request; the answers of the other servers (adapter.ts ``serverCount``)."""
+        assert self.server is not None, "attach the manager to a Server first"
+        channels = sw.Channels(self.prefix, namespace)
+        try:
+            subscribers = int(self._pub.pubsub_numsub(channels.public)[0][1])
+        except redis.RedisError as exc:
+            self._lost("writer", exc)
+            return []
+        expected = subscribers - (1 if namespace in self._listening else 0)
+        if expected <= 0:
+            return []
+        request_id = secrets.token_hex(8)
+        pending = _Pending(kind, expected, self.server.runtime.event())
+        self._requests[request_id] = (namespace, pending)
+        try:
+            if not self._publish_public(namespace, mtype, {**data, "requestId": request_id}):
+                return []
+            wait = self.requests_timeout if timeout is None else timeout
+            if not pending.done.wait(wait):
+                self.counters["request_timeouts"] += 1
+                log.warning("only %d of %d servers answered within %s s", len(pending.answers),
+                            expected, wait)
+            return list(pending.answers)
+        finally:
+            self._requests.pop(request_id, None)
+
+    # -- connection state recovery (recovery.SessionRecovery) -----------------------------------
+
+    def enable_recovery(self, options: RecoveryOptions) -> None:
+        """From now on broadcasts carry their stream entry id as offset, sessions are kept in
+        Redis, and a client may recover on any process of the cluster (Node's included)."""
+        self.recovery = options
+
+    def persist_session(self, namespace: str, record: SessionRecord) -> None:
+        """``SET <session_key_prefix><pid> <base64 msgpack> PX <ms>`` (adapter.ts
+        ``persistSession``); lost, with a counter, while Redis is down."""
+        if self.recovery is None:
+            return
+        session = sw.Session(record.sid, record.pid, sorted(record.rooms), data_of_record(record))
+        try:
+            value = sw.encode_session(session, namespace, record.extras)
+        except (TypeError, ValueError, OverflowError) as exc:
+            log.warning("the session of %s cannot be kept: %s", record.sid, exc)
+            return
+        ttl = max(1, int(self.recovery.max_disconnection_duration * 1000))
+        try:
+            self._pub.set(self.session_key_prefix + record.pid, value, px=ttl)
+        except redis.RedisError as exc:
+            self.counters["sessions_lost"] += 1
+            self._lost("writer", exc)
+            return
+        self.counters["sessions_kept"] += 1
+
+    def restore_session(self, namespace: str, pid: str, offset: str) -> Restored | None:
+        """The session ``pid`` (consumed: ``MULTI GET DEL EXEC``) and the broadcasts after
+        ``offset`` it would have received, oldest first, each with its entry id appended;
+        None if the pid is unknown, expired or of another namespace, or the offset is not an
+        id still in the stream (adapter.ts ``restoreSession``)."""
+        if self.recovery is None or not isinstance(pid, str) or not sw.valid_offset(offset):
+            return None
+        if not pid or len(pid) > 200:
+            return None
+        stream = self._stream(namespace)
+        try:
+            with self._pub.pipeline(transaction=True) as pipe:
+                pipe.get(self.session_key_prefix + pid)
+                pipe.delete(self.session_key_prefix + pid)
+                raw, _ = pipe.execute()
+            found = self._pub.xrange(stream, offset, offset)
+        except redis.RedisError as exc:
+            self._lost("writer", exc)
+            return None
+        if not raw or not found:
+            self.counters["restore_failed"] += 1
+            return None
+        try:
+            session, kept_namespace, extras = sw.decode_session(raw, self.max_message_size)
+        except WireError as exc:
+            self._drop(exc, "a kept session")
+            return None
+        if kept_namespace is not None and kept_namespace != namespace:
+            self.counters["restore_failed"] += 1
+            return None
+        missed = self._missed(stream, namespace, set(session.rooms), offset)
+        if missed is None:
+            return None
+        self.counters["restored"] += 1
+        record = SessionRecord(session.sid, session.pid, frozenset(session.rooms), session.data,
+                               extras)
+        return Restored(record, missed)
+
+    def _missed(self, stream: str, namespace: str, rooms: set[str], offset: str) -> list[Packet] | None:
+        missed: list[Packet] = []
+        for _ in range(_RESTORE_XRANGE_CALLS):
+            try:
+                entries = self._pub.xrange(stream, sw.next_offset(offset), "+", count=_RESTORE_BATCH)
+            except redis.RedisError as exc:
+                self._lost("writer", exc)
+                return None
+            if not entries:
+                break
+            for entry_id, fields in entries:
+                offset = entry_id.decode("ascii")
+                if fields.get(b"nsp") != namespace.encode() or fields.get(b"type") != b"3":
+                    continue
+                try:
+                    message = sw.decode_entry(fields, self.max_message_size)
+                except WireError as exc:
+                    self._drop(exc, f"{stream} {offset}")
+                    continue
+                body = message.body if message is not None else None
+                if isinstance(body, sw.Broadcast) and body.request_id is None and \
+                        sw.should_include(rooms, body.rooms, body.except_):
+                    missed.append(Packet(PacketType.EVENT, namespace, [*body.data, offset]))
+        return missed
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _append(self, namespace: str, fields: dict[str, bytes]) -> str | None:
+        """XADD the entry; its id, or None when it waits for Redis (or was dropped)."""
+        stream = self._stream(namespace)
+        with self._guard:
+            wait = bool(self._waiting) or "writer" in self._down
+            if wait:
+                self._enqueue(stream, fields)
+        if wait:
+            return None
+        try:
+            entry_id = self._pub.xadd(stream, fields, maxlen=self.max_len, approximate=True)
+        except redis.RedisError as exc:
+            self.counters["publish_failed"] += 1
+            self._lost("writer", exc)
+            with self._guard:
+                self._enqueue(stream, fields)
+            return None
+        self.counters["appended"] += 1
+        return entry_id.decode("ascii") if isinstance(entry_id, bytes) else str(entry_id)
+
+    def _enqueue(self, stream: str, fields: dict[str, bytes]) -> None:
+        # under self._guard
+        size = sum(len(k) + len(v) for k, v in fields.items())
+        if len(self._waiting) >= self.max_pending or self._waiting_bytes + size > self.max_pending_bytes:
+            if self.counters["pending_dropped"] == 0 or not self._waiting:
+                log.warning("too many entries wait for Redis: dropping new ones (the clients of "
+                            "this process got them; other processes will not)")
+            self.counters["pending_dropped"] += 1
+            return
+        self._waiting.append((stream, fields, size))
+        self._waiting_bytes += size
+        if not self._writing and self.server is not None:
+            self._writing = True
+            self.server.runtime.spawn(self._write_waiting)
+
+    def _write_waiting(self) -> None:
+        """Send the entries that waited for Redis, in order, retrying with backoff."""
+        assert self.server is not None
+        delay = 0.05
+        while not self._closed:
+            with self._guard:
+                if not self._waiting:
+                    self._writing = False
+                    return
+                stream, fields, size = self._waiting[0]
+            try:
+                self._pub.xadd(stream, fields, maxlen=self.max_len, approximate=True)
+            except redis.RedisError as exc:
+                self._lost("writer", exc)
+                self.server.runtime.sleep(delay)
+                delay = min(delay * 2, self.retry_max_delay)
+                continue
+            delay = 0.05
+            with self._guard:
+                self._waiting.popleft()
+                self._waiting_bytes -= size
+            self.counters["appended"] += 1
+            self.counters["appended_late"] += 1
+            self._back("writer")
+        self._writing = False
+
+    def _publish_public(self, namespace: str, mtype: int, data: dict[str, Any]) -> bool:
+        return self._publish(sw.Channels(self.prefix, namespace).public,
+                             self._encode(namespace, mtype, data))
+
+    def _respond(self, message: sw.Message, mtype: int, data: dict[str, Any]) -> None:
+        channel = sw.Channels(self.prefix, message.namespace).private(message.uid)
+        payload = self._encode(message.namespace, mtype, data)
+        if payload:
+            self._publish(channel, payload)
+
+    def _encode(self, namespace: str, mtype: int, data: dict[str, Any]) -> bytes:
+        try:
+            return sw.pubsub_message(self.uid, namespace, mtype, data)
+        except (TypeError, ValueError, OverflowError) as exc:
+            log.error("cannot send a message of type %d to Redis: %s", mtype, exc)
+            return b""
+
+    def _publish(self, channel: str, payload: bytes) -> bool:
+        if not payload:
+            return False
+        try:
+            self._pub.publish(channel, payload)
+        except redis.RedisError as exc:
+            self.counters["publish_failed"] += 1
+            self._lost("writer", exc)
+            return False
+        self.counters["published"] += 1
+        self._back("writer")
+        return True
+
+    # -- the link -------------------------------------------------------------------------------
+
+    def _lost(self, part: str, exc: BaseException) -> None:
+        self._down.add(part)
+        self._link.lost(exc)
+
+    def _back(self, part: str) -> None:
+        if part in self._down:
+            self._down.discard(part)
+            if not self._down:
+                self._link.back("reading the stream from where it stopped")
+
+    # -- the stream reader ----------------------------------------------------------------------
+
+    def _read(self) -> None:
+        assert self.server is not None
+        delay = 0.05
+        positions: dict[str, str] = {}
+        while not self._closed:
+            try:
+                if not positions:
+                    positions = {stream: self._tail(stream) for stream in self._streams()}
+                elif "reader" in self._down:
+                    for stream, last in positions.items():
+                        self._check_gap(stream, last)
+                delay = 0.05
+                self._back("reader")
+                self._read_ready.set()
+                self._pump_stream(positions)
+            except redis.RedisError as exc:
+                self._read_ready.clear()
+                self._lost("reader", exc)
+            except Exception:  # a bug of ours must not end the reader
+                self.counters["errors"] += 1
+                log.exception("Redis stream reader failed; restarting it")
+            if not self._closed:
+                self.server.runtime.sleep(delay)
+                delay = min(delay * 2, self.retry_max_delay)
+
+    def _tail(self, stream: str) -> str:
+        """Where reading starts: after the last entry now (Node reads from ``$``; an id is
+        the same start, and survives a reconnection before the first entry)."""
+        last = self._reader.xrevrange(stream, "+", "-", count=1)
+        return last[0][0].decode("ascii") if last else "0-0"
+
+    def _check_gap(self, stream: str, last: str) -> None:
+        """After an outage: were entries after ``last`` trimmed, or the stream lost?"""
+        try:
+            info = self._reader.xinfo_stream(stream)
+        except redis.ResponseError:  # no such stream (Redis restarted empty)
+            info = None
+        last_id = _id_tuple(last)
+        if info is None:
+            lost = last != "0-0"
+        else:
+            deleted = info.get("max-deleted-entry-id") or b"0-0"
+            generated = info.get("last-generated-id") or b"0-0"
+            lost = (_id_tuple(deleted) > last_id
+                    or _id_tuple(generated) < last_id)  # a new stream, older than what we read
+        if lost:
+            self.counters["stream_gap"] += 1
+            log.error("entries of stream %s after %s were trimmed or lost while Redis was "
+                      "unreachable: broadcasts from other processes were missed", stream, last)
+
+    def _pump_stream(self, positions: dict[str, str]) -> None:
+        while not self._closed:
+            response = self._reader.xread(positions, count=self.read_count,
+                                          block=int(self.block_time * 1000))
+            for stream_name, entries in response or ():
+                stream = stream_name.decode("utf-8", "replace")
+                for entry_id, fields in entries:
+                    offset = entry_id.decode("ascii")
+                    positions[stream] = offset
+                    self._on_entry(stream, offset, fields)
+            self._drops.tick(time.monotonic())
+
+    def _on_entry(self, stream: str, offset: str, fields: dict[bytes, bytes]) -> None:
+        self.counters["received"] += 1
+        try:
+            message = sw.decode_entry(fields, self.max_message_size)
+            if message is None:
+                self.counters["skipped"] += 1
+                return
+            if message.uid == self.uid:
+                self.counters["own"] += 1
+                return
+            self._apply(message, offset)
+        except WireError as exc:
+            self._drop(exc, f"{stream} {offset}")
+        except Exception:  # a bug of ours: bad input is a WireError
+            self.counters["errors"] += 1
+            log.exception("error handling entry %s of %s", offset, stream)
+
+    def _drop(self, exc: WireError, where: str) -> None:
+        self.counters[exc.reason] += 1
+        self.counters["dropped"] += 1
+        self._drops.drop(exc.reason, clip(where), exc.detail, time.monotonic())
+
+    # -- the pub/sub listener -------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        assert self.server is not None
+        delay = 0.05
+        while not self._closed:
+            pubsub = self._sub_client.pubsub(ignore_subscribe_messages=True)
+            try:
+                self._listening = set()
+                self._subscribe_wanted(pubsub)
+                self._pub.ping()
+                delay = 0.05
+                self._back("listener")
+                self._back("writer")
+                self._sub_ready.set()
+                self._pump_pubsub(pubsub)
+            except redis.RedisError as exc:
+                self._sub_ready.clear()
+                self._lost("listener", exc)
+            except Exception:  # a bug of ours must not end the listener
+                self.counters["errors"] += 1
+                log.exception("Redis listener failed; restarting it")
+            finally:
+                self._listening = set()
+                quietly(pubsub.close)
+            if not self._closed:
+                self.server.runtime.sleep(delay)
+                delay = min(delay * 2, self.retry_max_delay)
+
+    def _subscribe_wanted(self, pubsub: Any) -> None:
+        for name in self.server.namespace_paths() if self.server is not None else ():
+            if name not in self._namespaces:
+                self._want(name)
+        missing = self._namespaces - self._listening
+        if missing:
+            pubsub.subscribe(*[ch for ch, nsp in list(self._channels.items()) if nsp in missing])
+            self._listening |= missing
+
+    def _pump_pubsub(self, pubsub: Any) -> None:
+        while not self._closed:
+            self._subscribe_wanted(pubsub)
+            message = pubsub.get_message(timeout=_TICK)
+            if message is None:
+                if "writer" in self._down and not self._waiting:
+                    self._pub.ping()
+                    self._back("writer")
+                self._drops.tick(time.monotonic())
+                continue
+            channel = message.get("channel")
+            where = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else repr(channel)
+            self.counters["received"] += 1
+            try:
+                self._on_pubsub(channel, message.get("data"))
+            except WireError as exc:
+                self._drop(exc, where)
+            except Exception:  # a bug of ours: bad input is a WireError
+                self.counters["errors"] += 1
+                log.exception("error handling a Redis message on %r", clip(where))
+
+    def _on_pubsub(self, channel: Any, data: Any) -> None:
+        if not isinstance(data, bytes) or not isinstance(channel, bytes):
+            raise WireError("malformed", "not a bytes message")
+        message = sw.decode_pubsub(data, self.max_message_size)
+        if message.uid == self.uid:
+            self.counters["own"] += 1
+            return
+        if self._channels.get(channel) != message.namespace:
+            raise WireError("malformed", "the namespace does not match the channel")
+        self._apply(message, None)
+
+    # -- applying what other servers sent ---------------------------------------------------------
+
+    def _apply(self, message: sw.Message, offset: str | None) -> None:
+        """socket.io-adapter ``ClusterAdapter.onMessage``, for the sockets of this process."""
+        namespace, body, local = message.namespace, message.body, self.local
+        match body:
+            case None:
+                self.counters["ignored"] += 1
+            case sw.Broadcast(request_id=None):
+                self._broadcast(namespace, body, offset)
+            case sw.Broadcast():
+                self._broadcast_with_ack(message, body)
+            case sw.RoomChange():
+                apply = local.join_many if body.join else local.leave_many
+                for room in body.names:
+                    apply(namespace, room, body.rooms or None, body.except_ or None)
+            case sw.DisconnectSockets():
+                for socket in self.members(namespace, body.rooms or None, body.except_ or None):
+                    socket.disconnect()
+                    if body.close:
+                        socket.client.sock.close()
+            case sw.FetchSockets():
+                sockets = [{"id": s.sid, "handshake": handshake_of(s), "rooms": sorted(local.rooms_of(s)),
+                            "data": data_of(s)}
+                           for s in self.members(namespace, body.rooms or None, body.except_ or None)]
+                self._respond(message, sw.FETCH_SOCKETS_RESPONSE,
+                              {"requestId": body.request_id, "sockets": sockets})
+            case sw.ServerSideEmit():
+                self._server_side_event(message, body)
+            case sw.FetchSocketsResponse() | sw.Reply() | sw.ClientCount():
+                waiting = self._requests.get(body.request_id)
+                if waiting is not None and waiting[0] == namespace:
+                    waiting[1].add(body)
+
+    def _broadcast(self, namespace: str, body: sw.Broadcast, offset: str | None) -> None:
+        local = self.local
+        if not local.sockets.get(namespace):
+            return  # no socket here for it
+        volatile = body.flags.get("volatile") is True
+        data = body.data
+        if offset is not None and self.recovery is not None and not volatile:
+            data = [*data, offset]
+        try:
+            local.emit(Packet(PacketType.EVENT, namespace, data), body.rooms or None,
+                       body.except_ or None, volatile=volatile)
+        except LocalProtocolError as exc:  # our encoder refused what the checks let through
+            raise WireError("malformed", f"cannot deliver: {exc}") from None
+        self.counters["delivered"] += 1
+
+    def _broadcast_with_ack(self, message: sw.Message, body: sw.Broadcast) -> None:
+        """A Node ``io.timeout(ms).emit(ev, ..., ack)``: the clients first, then how many,
+        then each client's ack as it comes (socket.io-adapter ``broadcastWithAck``)."""
+        recipients = self.members(message.namespace, body.rooms or None, body.except_ or None)
+        request_id = body.request_id
+
+        def relay(*args: Any) -> None:
+            self._respond(message, sw.BROADCAST_ACK,
+                          {"requestId": request_id, "packet": args[0] if args else None})
+
+        try:
+            for socket in recipients:
+                socket.emit(body.data[0], *body.data[1:], callback=relay)
+        except LocalProtocolError as exc:
+            raise WireError("malformed", f"cannot deliver: {exc}") from None
+        self._respond(message, sw.BROADCAST_CLIENT_COUNT,
+                      {"requestId": request_id, "clientCount": len(recipients)})
+
+    def _server_side_event(self, message: sw.Message, body: sw.ServerSideEmit) -> None:
+        data = body.data
+        handler = self._server_handlers.get((message.namespace, data[0]))
+        if handler is None:
+            log.debug("no handler for server-side event %r on %s", data[0], message.namespace)
+            return
+
+        def run() -> None:
+            try:
+                result = handler(*data[1:])
+            except Exception:
+                log.exception("server-side event handler for %r raised", data[0])
+                return
+            if body.request_id is not None:
+                self._respond(message, sw.SERVER_SIDE_EMIT_RESPONSE,
+                              {"requestId": body.request_id, "packet": result})
+
+        assert self.server is not None
+        self.server.runtime.spawn(run)
+
+
+def data_of_record(record: SessionRecord) -> Any:
+    """A kept session's data as MessagePack can carry it (None if it cannot)."""
+    try:
+        sw.pack_check(record.data)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return record.data
+
+
+def _id_tuple(entry_id: str | bytes) -> tuple[int, int]:
+    text = entry_id.decode("ascii") if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = text.partition("-")
+    return int(ms or 0), int(seq or 0)
