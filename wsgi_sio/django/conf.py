@@ -7,6 +7,7 @@ Everything has a default, so a project needs no ``WSGI_SIO`` at all. Keys are th
         "PATH": "/socket.io/",
         "PING_INTERVAL": 25, "PING_TIMEOUT": 20, "CONNECT_TIMEOUT": 45,
         "MAX_HTTP_BUFFER_SIZE": 1_000_000,
+        "CONNECTION_STATE_RECOVERY": None,   # e.g. {"max_disconnection_duration": 120}
         "CORS_ALLOWED_ORIGINS": None,   # None: Django's rules (own origin + CSRF_TRUSTED_ORIGINS)
         "CHECK_REQUEST": True,          # ALLOWED_HOSTS / Origin checks on every request
         "MANAGER": None,                # a manager instance or dotted path (e.g. Redis)
@@ -40,6 +41,7 @@ SERVER_OPTIONS: dict[str, Any] = {
     "MAX_QUEUE": 10_000,
     "MAX_QUEUE_BYTES": 4_000_000,
     "MAX_PAYLOAD_PACKETS": 10_000,
+    "CONNECTION_STATE_RECOVERY": None,
 }
 
 

@@ -32,8 +32,9 @@ class DjangoServer(wsgi_sio.Server):
     """A ``wsgi_sio.Server`` that treats each handler call as Django treats a request, and
     ends the sockets of a login that ends (see :mod:`wsgi_sio.django.session_check`).
 
-    It uses the server's public extension points: ``run_handler``, ``socket_connected`` and
-    ``socket_disconnected``."""
+    It uses the server's public extension points: ``run_handler``, ``socket_connected``,
+    ``socket_disconnected``, and for connection state recovery ``recovery_extras`` and
+    ``may_recover``: a recovered socket must still carry the login its session had."""
 
     def __init__(self, *, session_check_interval: float | None = 60, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -50,6 +51,20 @@ class DjangoServer(wsgi_sio.Server):
     def socket_disconnected(self, socket: wsgi_sio.Namespace, reason: str) -> None:
         self.session_check.untrack(socket)
         super().socket_disconnected(socket, reason)
+
+    def recovery_extras(self, socket: wsgi_sio.Namespace) -> dict[str, Any]:
+        return {**super().recovery_extras(socket), **self.session_check.recovery_extras(socket)}
+
+    def may_recover(self, socket: wsgi_sio.Namespace) -> bool:
+        if not super().may_recover(socket):
+            return False
+        if not self.checks_sessions:
+            return True
+        try:
+            return self.session_check.may_recover(socket)
+        except Exception:
+            log.exception("cannot read the Django session of recovering socket %s", socket.sid)
+            return False
 
     @property
     def checks_sessions(self) -> bool:

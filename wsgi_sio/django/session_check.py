@@ -34,6 +34,8 @@ log = logging.getLogger("wsgi_sio")
 
 #: where a tracked socket keeps its session key (``Namespace.extras``)
 SESSION_KEY = "django.session_key"
+#: where a tracked socket keeps the primary key of its user, as a string
+USER_KEY = "django.user_pk"
 
 
 class SessionCheck:
@@ -69,6 +71,7 @@ class SessionCheck:
             return
         key = session.session_key
         socket.extras[SESSION_KEY] = key
+        socket.extras[USER_KEY] = str(user.pk)
         entry = self.sessions.get(key)
         if entry is None or entry[0] != user.pk:
             entry = self.sessions[key] = (user.pk, set())
@@ -83,6 +86,28 @@ class SessionCheck:
             entry[1].discard(socket)
             if not entry[1]:
                 del self.sessions[key]  # type: ignore[arg-type]
+
+    def recovery_extras(self, socket: wsgi_sio.Namespace) -> dict[str, Any]:
+        """What a kept session (connection state recovery) remembers of the socket's login."""
+        key = socket.extras.get(SESSION_KEY)
+        if key is None:
+            return {}
+        return {SESSION_KEY: key, USER_KEY: socket.extras.get(USER_KEY)}
+
+    def may_recover(self, socket: wsgi_sio.Namespace) -> bool:
+        """Whether the new handshake of ``socket`` still carries the login its kept session
+        had: the same session key, yielding the same user (read as ``track`` and ``check``
+        do). A login that ended meanwhile (logout, flush, expiry, password change) or changed
+        does not recover; an anonymous socket has nothing to check."""
+        key = socket.extras.get(SESSION_KEY)
+        if key is None:
+            return True
+        request = request_of(socket)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is None or user is None or session.session_key != key:
+            return False
+        return bool(user.is_authenticated) and str(user.pk) == socket.extras.get(USER_KEY)
 
     def end_session(self, key: str | None, why: str = "logged out") -> int:
         """Disconnect every socket opened with session ``key``; how many."""
