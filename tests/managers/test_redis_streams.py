@@ -9,13 +9,18 @@ nothing else came first.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import msgpack
 import pytest
 
 from tests.support.live import LiveServer
-from tests.support.redis_peers import redis
+from tests.support.redis_peers import RedisServer, redis
 from tests.support.streams_peers import (
     StreamsNodePeer,
     start_streams_server,
@@ -137,3 +142,245 @@ def test_namespaces_are_kept_apart(servers, clients):
     root_b.call("broadcast", "marker")
     root_b.next("marker")
     assert root_b.pending("chat_news") == []
+
+
+# -- a Node server with @socket.io/redis-streams-adapter 0.3.1 -------------------------------------
+
+
+@pytest.fixture
+def cluster(servers, clients, node_peer):
+    server = servers()
+    py = clients(server.url)
+    # our listener subscribed the public channel: the Node adapter counts us (PUBSUB NUMSUB)
+    assert node_peer.request("serverCount") == 2
+    return py, node_peer, server
+
+
+@pytest.mark.node
+def test_node_and_wsgi_share_rooms_and_broadcasts_both_ways(cluster):
+    py, node, _ = cluster
+    node_sid = node.info["sid"]
+    py.call("join", "shared")
+    assert "shared" in node.request("join", room="shared")
+
+    py.call("to", "shared", "from_py", {"x": 1}, b"\x01")
+    assert node.next("from_py") == [{"x": 1}, hexed(b"\x01")]
+    assert py.next("from_py") == ({"x": 1}, b"\x01")
+
+    node.request("emit", room="shared", event="from_node", args=["hi", hexed(b"\x02\x03")])
+    assert py.next("from_node") == ("hi", b"\x02\x03")
+    assert node.next("from_node") == ["hi", hexed(b"\x02\x03")]
+
+    node.request("emit", room="shared", event="not_py", args=[], **{"except": py.sid})
+    node.request("emit", room=py.sid, event="direct", args=[7])
+    assert py.next("direct") == (7,)
+    assert py.pending("not_py") == []
+    py.call("to", node_sid, "direct_node", 5)
+    assert node.next("direct_node") == [5]
+    py.call("others", "shared", "others", "o")
+    assert node.next("others") == ["o"]
+    node.request("emit", event="everyone", args=[1])
+    assert py.next("everyone") == (1,) and node.next("everyone") == [1]
+
+
+@pytest.mark.node
+def test_wsgi_answers_the_node_adapters_requests(cluster):
+    py, node, _ = cluster
+    node_sid = node.info["sid"]
+    py.call("join", "shared")
+    fetched = {s["id"]: s for s in node.request("fetch")}               # FETCH_SOCKETS
+    assert set(fetched) == {py.sid, node_sid}
+    assert fetched[py.sid]["rooms"] == sorted([py.sid, "shared"])
+    assert [s["id"] for s in node.request("fetch", room="shared")] == [py.sid]
+
+    relayed = node.request("serverSideEmitWithAck", event="relay", args=["n"])  # SERVER_SIDE_EMIT
+    assert relayed == [{"relayed_by": py.server_uid}]
+    assert py.next("relayed") == ("n",)
+
+    node.request("socketsJoin", room=py.sid, join="vip")                 # SOCKETS_JOIN
+    node.request("emit", room="vip", event="vip", args=[])
+    assert py.next("vip") == ()
+    node.request("socketsLeave", room=py.sid, leave="vip")               # SOCKETS_LEAVE
+    node.request("emit", room="vip", event="vip_again", args=[])
+    node.request("emit", room=py.sid, event="marker", args=[])
+    py.next("marker")
+    assert py.pending("vip_again") == []
+
+    acks = node.request("emitWithAck", room=py.sid, event="question", args=[1])  # BROADCAST + ack
+    assert acks == ["ack from py"]
+
+    node.request("disconnectSockets", room=py.sid)                       # DISCONNECT_SOCKETS
+    assert py.disconnected.wait(10)
+
+
+@pytest.mark.node
+def test_wsgi_reaches_into_the_node_server(cluster):
+    py, node, _ = cluster
+    node_sid = node.info["sid"]
+    listed = {sid: rooms for sid, rooms in py.call("list")}       # our FETCH_SOCKETS, Node answers
+    assert listed[node_sid] == [node_sid] and py.sid in listed
+    assert node_sid in py.call("all_rooms")
+
+    py.call("server_side", "relay", "from py")
+    assert node.next("relayed") == ["from py"]
+    assert py.call("server_side_ack", "relay", "ack me") == [{"relayed_by": "node"}]
+    assert node.next("relayed") == ["ack me"]
+
+    py.call("enter", node_sid, "from_py_room")                     # SOCKETS_JOIN on Node
+    py.call("to", "from_py_room", "in_room", 1)
+    assert node.next("in_room") == [1]
+    py.call("kick", node_sid)                                      # DISCONNECT_SOCKETS
+    assert node.next("disconnect") == ["io server disconnect"]
+
+
+# -- faults: Redis restarted, hostile entries ------------------------------------------------------
+
+
+@pytest.fixture
+def persistent_redis():
+    """A private Redis that keeps its data across a restart on the same port (AOF, fsync
+    always): the stream survives, as it would on a real Redis that restarts."""
+    server = RedisServer(config=("--appendonly", "yes", "--appendfsync", "always"))
+    yield server
+    server.cleanup()
+
+
+def _values(client, event: str) -> list[int]:
+    return [args[0] for args in client.pending(event)]
+
+
+def test_redis_restart_mid_run_loses_and_duplicates_nothing(persistent_redis, servers, clients):
+    a = servers(persistent_redis.url, retry_max=0.2)
+    b = servers(persistent_redis.url, retry_max=0.2)
+    on_a, on_b = clients(a.url), clients(b.url)
+    on_a.call("join", "room")
+    on_b.call("join", "room")
+    n = 50
+
+    on_a.call("emit_many", "room", "before", n)   # b may not have read these when Redis dies
+    persistent_redis.stop()
+    on_a.call("emit_many", "room", "during_a", n)  # delivered here at once, queued for b
+    on_b.call("emit_many", "room", "during_b", n)
+    late = clients(a.url, ready=False)              # new connections are accepted meanwhile
+    late.call("join", "room")
+    persistent_redis.start()                        # same port, same data
+    assert on_a.call("ready")["ready"] and on_b.call("ready")["ready"]
+    on_a.call("emit_many", "room", "after_a", n)
+    on_b.call("emit_many", "room", "after_b", n)
+    for client in (on_a, on_b, late):               # the last of each side's stream is in
+        for event in ("after_a", "after_b"):
+            got = [client.next(event)[0]]
+            while got[-1] != n - 1:
+                got.append(client.next(event)[0])
+            assert got == list(range(n)), (event, got)
+    for client in (on_a, on_b):
+        assert sorted(_values(client, "before")) == list(range(n))
+        assert _values(client, "during_a") == list(range(n))
+        assert _values(client, "during_b") == list(range(n))
+    assert _values(late, "during_b") == list(range(n))   # joined before Redis came back
+    for client in (on_a, on_b, late):
+        for event in ("before", "during_a", "during_b", "after_a", "after_b"):
+            assert client.pending(event) == [], event   # nothing twice
+
+    for client, other in ((on_a, on_b), (on_b, on_a)):
+        stats = client.call("stats")
+        assert stats["outages"] == 1 and stats["appended_late"] >= n, stats
+        assert stats["pending"] == 0 and stats.get("stream_gap", 0) == 0, stats
+        assert stats.get("errors", 0) == 0, stats
+    outputs = [a.stop(), b.stop()]
+    for output in outputs:                          # the outage is logged once, not per message
+        assert output.count("is unreachable") == 1, output
+        assert output.count("is back after") == 1, output
+
+
+class Exploit:
+    """Unpickling this would run a shell command: proof that nothing unpickles."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_hostile_entries_and_messages_are_dropped_counted_and_survived(servers, clients, redis_client,
+                                                                       key, tmp_path):
+    server = servers()
+    py = clients(server.url)
+    py.call("join", "room1")
+    marker = tmp_path / "unpickled"
+    opts = {"rooms": [], "except": [], "flags": {}}
+
+    def b64(value: Any, **kw: Any) -> bytes:
+        return base64.b64encode(msgpack.packb(value, **kw))
+
+    def event(*data: Any) -> dict[str, Any]:
+        return {"packet": {"type": 2, "data": list(data)}, "opts": opts}
+
+    good = {"uid": "x", "nsp": "/", "type": "3"}
+    entries = [                                                          # -> malformed
+        {"nsp": "/", "type": "3", "data": json.dumps(event("forged"))},            # no uid
+        {**good, "type": "three", "data": json.dumps(event("forged"))},
+        {**good, "type": "3" * 2000, "data": json.dumps(event("forged"))},
+        {**good, "nsp": "chat"},
+        {**good, "uid": b"\xff\xfe"},
+        {**good, "data": "{not json"},
+        {**good, "data": '{"packet": NaN}'},
+        {**good, "data": "!!! not base64"},
+        {**good, "data": base64.b64encode(b"\xc1\xc1 not msgpack")},
+        {**good, "data": base64.b64encode(pickle.dumps(Exploit(str(marker))))},
+        {**good, "data": pickle.dumps(Exploit(str(marker)))},
+        {**good, "data": b64({"packet": {"type": 2, "data": ["forged", msgpack.ExtType(42, b"?")]},
+                              "opts": opts})},
+        {**good, "data": b64({"packet": {"type": 2, "data": ["forged", {1: 2}]}, "opts": opts},
+                             strict_types=False)},
+        {**good, "data": json.dumps(event("connect"))},                            # reserved
+        {**good, "data": json.dumps({"packet": {"type": 2, "data": "forged"}, "opts": opts})},
+        {**good, "data": json.dumps({**event("forged"), "opts": {"rooms": [None]}})},
+        {**good, "data": json.dumps({**event("forged"), "opts": "everyone"})},
+        {**good, "data": json.dumps({"opts": opts})},                              # no packet
+        {**good, "type": "4", "data": json.dumps({"opts": opts, "rooms": {"a": 1}})},
+        {**good, "type": "6", "data": json.dumps({"opts": opts, "close": "yes"})},
+        {**good, "type": "8", "data": json.dumps({"requestId": "r", "sockets": "all"})},
+        {**good, "data": json.dumps([1, 2])},                                       # not a map
+    ]
+    unknown = [                                                          # -> unknown_type
+        {**good, "type": "99", "data": json.dumps(event("forged"))},
+        {**good, "data": json.dumps({"packet": {"type": 0, "data": ["forged"]}, "opts": opts})},
+    ]
+    huge = [{**good, "data": json.dumps(event("forged", "x" * 2_000_000))}]  # -> oversized
+    quiet = [{"uid": "x", "type": "3", "data": json.dumps(event("forged"))},  # no nsp: skipped
+             {**good, "type": "2"},                                          # 0.2.x heartbeat
+             {**good, "uid": py.server_uid, "data": json.dumps(event("forged"))}]  # our uid
+    for fields in entries + unknown + huge + quiet:
+        redis_client.xadd(key, fields)
+
+    public = f"{key}#/#"
+    for payload in (pickle.dumps(Exploit(str(marker))), b"\xc1 garbage",
+                    msgpack.packb({"uid": "x", "nsp": "/chat", "type": 9,         # wrong channel
+                                   "data": {"packet": ["relay", 1]}}),
+                    msgpack.packb({"uid": "x", "nsp": "/", "type": 7, "data": {"opts": opts}}),
+                    msgpack.packb({"uid": "x", "nsp": "/", "type": 9, "data": {"packet": ["connect"]}}),
+                    msgpack.packb({"uid": "x", "nsp": "/", "type": "9", "data": {}}),
+                    b"\x80" * 2_000_000):
+        redis_client.publish(public, payload)
+
+    # one stream, read in order: once this arrives, every entry above was handled
+    redis_client.xadd(key, {**good, "data": json.dumps(event("after", 1))})
+    assert py.next("after") == (1,)
+    assert py.pending("forged") == [] and py.pending("connect") == []
+    assert not marker.exists()
+    py.call("server_side", "relay", "marker")      # a pub/sub message of ours: the listener is
+    stats = py.call("stats")                       # past the hostile ones once its own comes back
+    while stats.get("own", 0) < 2:
+        stats = py.call("stats")
+    assert stats["malformed"] == len(entries) + 6, stats
+    assert stats["unknown_type"] == len(unknown), stats
+    assert stats["oversized"] == len(huge) + 1, stats
+    assert stats["skipped"] == 1 and stats["ignored"] == 1, stats
+    assert stats["delivered"] == 1 and stats.get("errors", 0) == 0, stats
+    assert not py.disconnected.is_set()
+
+    other = clients(servers().url)                 # and everything still works
+    other.call("to", "room1", "still", "working")
+    assert py.next("still") == ("working",)
