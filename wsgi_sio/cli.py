@@ -4,6 +4,9 @@ The site, long-polling and WebSocket are all served by the one gevent server. Th
 library is monkey-patched before the app is imported, so blocking code in the app (database
 drivers, ``time.sleep``, ``requests``) yields to other clients instead of stalling them. The
 current directory is importable, as with gunicorn.
+
+With ``--workers N`` (N > 1) a master process binds the port and forks N workers that all
+accept on it; each patches, imports the app and serves by itself (wsgi_sio.green.prefork).
 """
 
 from __future__ import annotations
@@ -52,17 +55,46 @@ def main(argv: list[str] | None = None) -> None:
     add_deadline_arguments(parser)
     parser.add_argument("--handler", choices=("pywsgi", "gevent-websocket"), default="pywsgi",
                         help="gevent's own handler (default), or gevent-websocket's WebSocketHandler")
+    parser.add_argument("--workers", "-w", type=_positive, default=1,
+                        help="worker processes sharing the port (default %(default)s: serve in "
+                             "this process)")
     args = parser.parse_args(argv)
+    host, port = parse_bind(args.bind)
+    if args.workers > 1:
+        # The master imports neither the app nor a patched standard library: each child does.
+        from .green import prefork
+
+        listener = prefork.bind(host, port)
+        sys.exit(prefork.Master(listener, args.workers,
+                                lambda sock: _serve(args, listener=sock, announce=False)).run())
 
     from . import green
 
     green.patch_all()
+    _serve(args, host=host, port=port)
+
+
+def _serve(args: argparse.Namespace, *, host: str = "", port: int = 0, listener: Any = None,
+           announce: bool = True) -> None:
+    """Load the app and serve it in this process, already patched: the whole of
+    ``python -m wsgi_sio``, or of one worker of ``--workers N`` (which serves the master's
+    ``listener``, and leaves saying where to the master)."""
+    from . import green
+
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sys.path.insert(0, os.getcwd())
     app = load_app(args.app)
-    host, port = parse_bind(args.bind)
-    green.serve(app, host, port, access_log=args.access_log, handler=args.handler,
-                header_timeout=args.header_timeout or None, body_timeout=args.body_timeout or None)
+    extra: dict[str, Any] = {} if announce else {"on_listening": lambda host, port: None}
+    green.serve(app, host, port, listener=listener, access_log=args.access_log,
+                handler=args.handler, header_timeout=args.header_timeout or None,
+                body_timeout=args.body_timeout or None, **extra)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 if __name__ == "__main__":

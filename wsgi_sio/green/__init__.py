@@ -11,6 +11,8 @@ imports them.
 * :mod:`.serving`: a process serving an application, for ``python -m wsgi_sio`` and
   ``runserver_sio`` alike (:func:`serve`, :func:`make_server`, :func:`drain`,
   :func:`tune_gc`, :func:`patch_all`).
+* :mod:`.prefork`: ``python -m wsgi_sio --workers N``, a master that binds the port and keeps
+  N forked workers serving it (imported by the command only, not re-exported here).
 
 The layers below (the engine, the Socket.IO server) never import this package: they ask
 :class:`wsgi_sio.runtime.Runtime`, and :mod:`wsgi_sio.runtime_choice` makes a

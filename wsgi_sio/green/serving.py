@@ -14,6 +14,7 @@ import gc
 import inspect
 import logging
 import signal
+import socket
 import types
 from collections.abc import Callable
 from typing import Any
@@ -28,11 +29,20 @@ from .handler import WSGIHandler
 log = logging.getLogger("wsgi_sio")
 
 
-def make_server(app: Callable[..., Any], host: str, port: int, *,
+def make_server(app: Callable[..., Any], host: str = "", port: int = 0, *,
+                listener: socket.socket | None = None,
                 header_timeout: float | None = WSGIHandler.header_timeout,
                 body_timeout: float | None = WSGIHandler.body_timeout,
                 **kw: Any) -> pywsgi.WSGIServer:
-    """A gevent WSGI server for ``app`` on ``host:port`` (port 0 picks a free one)."""
+    """A gevent WSGI server for ``app`` on ``host:port`` (port 0 picks a free one), or on
+    ``listener``, a socket already bound and listening (then ``host`` and ``port`` are unused).
+
+    ``listener`` is how the children of ``python -m wsgi_sio --workers N`` share the port their
+    master bound. It must be a gevent socket (made after :func:`patch_all`, or wrapped as
+    ``socket.socket(fileno=s.detach())`` then): gevent's accept loop expects a non-blocking
+    socket, and with a blocking one every worker but the one that wins a connection would
+    block its hub in ``accept()``.
+    """
     if "handler_class" not in kw:
         kw["handler_class"] = type("WSGIHandler", (WSGIHandler,), {
             "header_timeout": header_timeout, "body_timeout": body_timeout})
@@ -41,7 +51,8 @@ def make_server(app: Callable[..., Any], host: str, port: int, *,
     # Raw greenlets for connections: a gevent.Greenlet also records where it was spawned
     # (for greenlet trees), which every idle WebSocket would carry for its whole life.
     kw.setdefault("spawn", gevent.spawn_raw)
-    return pywsgi.WSGIServer((host, port), _direct_callable(app), **kw)
+    return pywsgi.WSGIServer(listener if listener is not None else (host, port),
+                             _direct_callable(app), **kw)
 
 
 def _direct_callable(app: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,22 +96,25 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
-def _announce(host: str, port: int) -> None:
+def announce(host: str, port: int) -> None:
+    """Say where the server listens, in the line tools wait for (it ends with the URL)."""
     print(f"wsgi_sio: serving on http://{host}:{port}/", flush=True)
 
 
-def serve(app: Callable[..., Any], host: str, port: int, *, access_log: bool = False,
+def serve(app: Callable[..., Any], host: str = "", port: int = 0, *,
+          listener: socket.socket | None = None, access_log: bool = False,
           handler: str = "pywsgi", header_timeout: float | None = 60.0,
           body_timeout: float | None = 60.0,
-          on_listening: Callable[[str, int], Any] = _announce,
+          on_listening: Callable[[str, int], Any] = announce,
           stop_signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT),
           stop_timeout: float = 5.0) -> None:
     """Serve ``app`` until one of ``stop_signals``; then close every Socket.IO client and stop.
 
     ``handler``: "pywsgi" (our :class:`WSGIHandler`) or "gevent-websocket" (its
-    ``WebSocketHandler``). ``on_listening(host, port)`` runs once the port is bound (by
-    default it prints where); an ``OSError`` before that is a failure to bind, left to the
-    caller. A signal left out of ``stop_signals`` keeps Python's handling: SIGINT as a
+    ``WebSocketHandler``). ``listener``: a socket already bound and listening, served instead
+    of binding ``host:port`` (see :func:`make_server`). ``on_listening(host, port)`` runs once
+    the port is bound (by default it prints where); an ``OSError`` before that is a failure to
+    bind, left to the caller. A signal left out of ``stop_signals`` keeps Python's handling: SIGINT as a
     ``KeyboardInterrupt`` in the waiting greenlet also stops the server gracefully, and
     elsewhere (the autoreloader's main thread under ``runserver_sio``) ends the process.
     ``stop_timeout``: seconds the requests still running get after the clients are closed.
@@ -113,7 +127,7 @@ def serve(app: Callable[..., Any], host: str, port: int, *, access_log: bool = F
         from geventwebsocket.handler import WebSocketHandler
 
         options["handler_class"] = WebSocketHandler
-    server = make_server(app, host, port, **options)
+    server = make_server(app, host, port, listener=listener, **options)
     server.start()
     tune_gc()
     address = server.address
