@@ -3,7 +3,8 @@
 Configured by environment variables, so several real server processes can share one Redis:
 ``WSGI_SIO_REDIS_URL`` (required), ``WSGI_SIO_REDIS_KEY`` (the stream name and channel
 prefix: each test uses its own, so tests sharing a Redis never hear each other) and
-``WSGI_SIO_REDIS_RETRY_MAX`` (longest pause between reconnection attempts, seconds).
+``WSGI_SIO_REDIS_RETRY_MAX`` (longest pause between reconnection attempts, seconds);
+``WSGI_SIO_RECOVERY=1`` turns connection state recovery on.
 
 Every server-side feature is reachable from a client event (as in tests/apps/redis_app.py),
 so the tests need no access to the server process.
@@ -20,7 +21,9 @@ manager = wsgi_sio.RedisStreamsManager(
     os.environ["WSGI_SIO_REDIS_URL"], stream_name=key, channel_prefix=key,
     session_key_prefix=key + ":session:", requests_timeout=5,
     retry_max_delay=float(os.environ.get("WSGI_SIO_REDIS_RETRY_MAX", "5")))
-sio = wsgi_sio.Server(cors_allowed_origins="*", ping_interval=5, ping_timeout=5, manager=manager)
+recovery = {"max_disconnection_duration": 60} if os.environ.get("WSGI_SIO_RECOVERY") else None
+sio = wsgi_sio.Server(cors_allowed_origins="*", ping_interval=5, ping_timeout=5, manager=manager,
+                      connection_state_recovery=recovery)
 
 
 class Cluster(wsgi_sio.Namespace):

@@ -13,6 +13,8 @@ import base64
 import json
 import os
 import pickle
+import re
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,7 +22,7 @@ import msgpack
 import pytest
 
 from tests.support.live import LiveServer
-from tests.support.redis_peers import RedisServer, redis
+from tests.support.redis_peers import JS_DIR, NODE, RedisServer, redis
 from tests.support.streams_peers import (
     StreamsNodePeer,
     start_streams_server,
@@ -384,3 +386,31 @@ def test_hostile_entries_and_messages_are_dropped_counted_and_survived(servers, 
     other = clients(servers().url)                 # and everything still works
     other.call("to", "room1", "still", "working")
     assert py.next("still") == ("working",)
+
+
+# -- connection state recovery through Redis ---------------------------------------------------
+
+
+@pytest.mark.node
+def test_a_client_recovers_on_another_process(servers, redis_client, key):
+    if not streams_node_available():
+        pytest.skip("node or tests/interop/js/node_modules (npm install) is missing")
+    a, b = servers(recovery=True), servers(recovery=True)
+    proc = subprocess.run([NODE, str(JS_DIR / "streams_recovery.mjs"), a.url, b.url], cwd=JS_DIR,
+                          check=False, capture_output=True, text=True, timeout=60)
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout + proc.stderr
+    seen = json.loads(lines[0])
+    assert seen["ok"] is True, seen
+    first = seen["firstNews"]
+    assert first[0][0] == 0 and first[0][-1] == seen["offset"]
+    assert re.fullmatch(r"\d+-\d+", seen["offset"])             # a stream entry id
+    # the same sid and its room back (the client's own `recovered` flag compares with the pid
+    # of the same socket object; this one is a new object on another URL)
+    assert seen["backId"] == seen["sid"] and "room" in seen["rooms"]
+    back = seen["backNews"]
+    assert [args[0] for args in back] == [1, 2, 3]               # missed, in order, then live
+    assert all(re.fullmatch(r"\d+-\d+", args[-1]) for args in back)
+    assert back[0][-1] > seen["offset"]
+    assert seen["reusedId"] != seen["sid"]
+    assert redis_client.keys(f"{key}:session:*") == []         # restored sessions are gone

@@ -15,9 +15,10 @@ from tests.support.live import LiveServer
 from tests.support.redis_peers import JS_DIR, NODE, NodePeer
 
 
-def start_streams_server(url: str, key: str, retry_max: float = 5) -> LiveServer:
+def start_streams_server(url: str, key: str, retry_max: float = 5, recovery: bool = False) -> LiveServer:
     with mock.patch.dict(os.environ, {"WSGI_SIO_REDIS_URL": url, "WSGI_SIO_REDIS_KEY": key,
-                                      "WSGI_SIO_REDIS_RETRY_MAX": str(retry_max)}):
+                                      "WSGI_SIO_REDIS_RETRY_MAX": str(retry_max),
+                                      "WSGI_SIO_RECOVERY": "1" if recovery else ""}):
         return LiveServer("tests.apps.streams_app:application")
 
 
