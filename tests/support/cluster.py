@@ -280,10 +280,10 @@ def owner_stats(summary: dict[str, Any]) -> dict[int, dict[str, Any]]:
 
 def check_adopted(summary: dict[str, Any]) -> None:
     """Long-polling requests that reached another worker were handed to their owner: some
-    owner counts ``adopted`` requests. (Checked once the engine's stats report the count.)"""
+    owner counts ``adopted`` requests."""
     stats = owner_stats(summary)
-    if any("adopted" in s for s in stats.values()):
-        assert sum(s.get("adopted", 0) for s in stats.values()) > 0, stats
+    assert stats and all("adopted" in s for s in stats.values()), stats
+    assert sum(s["adopted"] for s in stats.values()) > 0, stats
 
 
 def redis_env(redis_url: str) -> dict[str, str]:
