@@ -17,6 +17,7 @@ import re
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
 import msgpack
 import pytest
@@ -414,3 +415,54 @@ def test_a_client_recovers_on_another_process(servers, redis_client, key):
     assert back[0][-1] > seen["offset"]
     assert seen["reusedId"] != seen["sid"]
     assert redis_client.keys(f"{key}:session:*") == []         # restored sessions are gone
+
+
+@pytest.mark.node
+def test_a_session_kept_by_wsgi_sio_is_recovered_by_a_node_server(servers, redis_url, key):
+    """The Node adapter reads our session (``SET <prefix><pid>``, base64 MessagePack) and
+    replays our stream entries after the offset we gave the client."""
+    if not streams_node_available():
+        pytest.skip("node or tests/interop/js/node_modules (npm install) is missing")
+    a = servers(recovery=True)
+    with mock.patch.dict(os.environ, {"STREAMS_PEER_RECOVERY": "1"}):
+        node = StreamsNodePeer(redis_url, key)
+    try:
+        node_url = f"http://127.0.0.1:{node.info['port']}"
+        proc = subprocess.run([NODE, str(JS_DIR / "streams_recovery.mjs"), a.url, node_url, "node"],
+                              cwd=JS_DIR, check=False, capture_output=True, text=True, timeout=60)
+    finally:
+        node.stop()
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout + proc.stderr
+    seen = json.loads(lines[0])
+    assert seen["ok"] is True, seen
+    assert seen["backId"] == seen["sid"] and "room" in seen["rooms"]
+    back = seen["backNews"]
+    assert [args[0] for args in back] == [1, 2, 3]
+    assert all(re.fullmatch(r"\d+-\d+", args[-1]) for args in back)
+
+
+@pytest.mark.node
+def test_a_session_kept_by_a_node_server_is_recovered_by_wsgi_sio(servers, redis_url, key):
+    """We read the Node adapter's session and its offsets (entry ids the Node server appended)."""
+    if not streams_node_available():
+        pytest.skip("node or tests/interop/js/node_modules (npm install) is missing")
+    a = servers(recovery=True)
+    with mock.patch.dict(os.environ, {"STREAMS_PEER_RECOVERY": "1"}):
+        node = StreamsNodePeer(redis_url, key)
+    try:
+        node_url = f"http://127.0.0.1:{node.info['port']}"
+        proc = subprocess.run([NODE, str(JS_DIR / "streams_recovery.mjs"), a.url, node_url, "from-node"],
+                              cwd=JS_DIR, check=False, capture_output=True, text=True, timeout=60)
+    finally:
+        node.stop()
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout + proc.stderr
+    seen = json.loads(lines[0])
+    assert seen["ok"] is True, seen
+    assert re.fullmatch(r"\d+-\d+", seen["offset"])
+    assert seen["backId"] == seen["sid"] and "room" in seen["rooms"]
+    back = seen["backNews"]
+    assert [args[0] for args in back] == [1, 2, 3]
+    assert all(re.fullmatch(r"\d+-\d+", args[-1]) for args in back)
+    assert seen["reusedId"] != seen["sid"]

@@ -5,6 +5,7 @@
 // Runs a socket.io 4.x server with @socket.io/redis-streams-adapter 0.3.1 on 127.0.0.1 (free
 // port; stream name, channel prefix and session key prefix from <key>) and one socket.io-client
 // connected to it. The commands are those of redis_peer.mjs, less the emitter's.
+// STREAMS_PEER_RECOVERY=1 turns connection state recovery on.
 // Reads one JSON command per line on stdin ({id, cmd, ...}) and answers {id, ok, result}; every
 // event the Node client receives is written as {event, args}. Binary values are written and
 // read as {"$hex": "..."}. Every wait is bounded; nothing sleeps.
@@ -47,6 +48,8 @@ await pub.connect();
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
   adapter: createAdapter(pub, { streamName: key, channelPrefix: key, sessionKeyPrefix: `${key}:session:` }),
+  // STREAMS_PEER_RECOVERY=1: connection state recovery on (sessions in Redis, offsets appended)
+  connectionStateRecovery: process.env.STREAMS_PEER_RECOVERY ? { maxDisconnectionDuration: 60_000 } : undefined,
 });
 const chat = io.of("/chat");
 
