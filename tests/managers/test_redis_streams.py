@@ -248,10 +248,6 @@ def persistent_redis():
     server.cleanup()
 
 
-def _values(client, event: str) -> list[int]:
-    return [args[0] for args in client.pending(event)]
-
-
 def test_redis_restart_mid_run_loses_and_duplicates_nothing(persistent_redis, servers, clients):
     a = servers(persistent_redis.url, retry_max=0.2)
     b = servers(persistent_redis.url, retry_max=0.2)
@@ -270,22 +266,20 @@ def test_redis_restart_mid_run_loses_and_duplicates_nothing(persistent_redis, se
     assert on_a.call("ready")["ready"] and on_b.call("ready")["ready"]
     on_a.call("emit_many", "room", "after_a", n)
     on_b.call("emit_many", "room", "after_b", n)
-    for client in (on_a, on_b, late):               # the last of each side's stream is in
-        for event in ("after_a", "after_b"):
-            got = [client.next(event)[0]]
-            while got[-1] != n - 1:
-                got.append(client.next(event)[0])
-            assert got == list(range(n)), (event, got)
-    for client in (on_a, on_b):
-        assert sorted(_values(client, "before")) == list(range(n))
-        assert _values(client, "during_a") == list(range(n))
-        assert _values(client, "during_b") == list(range(n))
-    assert _values(late, "during_b") == list(range(n))   # joined before Redis came back
+    # python-socketio's client runs each event's handler in a thread of its own, so what it
+    # records may be out of order: the counts and the values are checked, not the order
+    expected = {on_a: ("before", "during_a", "during_b", "after_a", "after_b"),
+                on_b: ("before", "during_a", "during_b", "after_a", "after_b"),
+                late: ("during_b", "after_a", "after_b")}   # it joined while Redis was away
+    for client, events in expected.items():
+        for event in events:
+            got = [client.next(event)[0] for _ in range(n)]
+            assert sorted(got) == list(range(n)), (event, got)
     for client in (on_a, on_b, late):
         for event in ("before", "during_a", "during_b", "after_a", "after_b"):
             assert client.pending(event) == [], event   # nothing twice
 
-    for client, other in ((on_a, on_b), (on_b, on_a)):
+    for client in (on_a, on_b):
         stats = client.call("stats")
         assert stats["outages"] == 1 and stats["appended_late"] >= n, stats
         assert stats["pending"] == 0 and stats.get("stream_gap", 0) == 0, stats
