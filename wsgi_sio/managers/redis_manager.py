@@ -26,16 +26,12 @@ disconnected is lost: Redis pub/sub keeps nothing for absent subscribers.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import secrets
 import time
-import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -50,21 +46,11 @@ from . import wire
 from .in_process import InProcessManager, as_set
 from .peers import RedisPeerDirectory
 from .recovery import RecoveryOptions, Restored, SessionRecord
+from .remote import DropLog, RemoteSocket, clip, data_of, handshake_of, quietly, safe_url
 
 log = logging.getLogger("wsgi_sio.redis")
 
 _TICK = 1.0  # seconds the listener waits for a message before looking at its to-do list
-
-
-@dataclass
-class RemoteSocket:
-    """A socket somewhere in the cluster, as ``fetch_sockets`` reports it."""
-
-    sid: str
-    namespace: str
-    rooms: set[str]
-    handshake: dict[str, Any] = field(default_factory=dict)
-    data: Any = None
 
 
 class _Pending:
@@ -81,46 +67,6 @@ class _Pending:
         self.answers.append(self.check(response))
         if len(self.answers) >= self.expected:
             self.done.set()
-
-
-class _DropLog:
-    """Logs dropped messages without letting a flood of them flood the log.
-
-    The first drop is logged with its details. It opens a window of ``interval`` seconds in
-    which drops are only counted; when the window ends with drops in it, one line says how
-    many (by reason) and what the latest was, and a new window opens; a window without drops
-    closes, and the next drop is logged in full again. Time is passed in (``now``), so the
-    rules can be followed without a clock; :meth:`tick` ends a window when no drop does.
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.window_end: float | None = None  # None: no window open
-        self.unshown: Counter[str] = Counter()
-        self.latest = ""
-
-    def drop(self, reason: str, channel: str, detail: str, now: float) -> None:
-        if self.window_end is None:
-            log.warning("dropped a Redis message on %s (%s): %s; further drops are summarised "
-                        "at most every %g s", channel, reason, _clip(detail), self.interval)
-            self.window_end = now + self.interval
-            return
-        self.unshown[reason] += 1
-        self.latest = f"on {channel} ({reason}): {_clip(detail)}"
-        self.tick(now)
-
-    def tick(self, now: float) -> None:
-        if self.window_end is None or now < self.window_end:
-            return
-        if not self.unshown:
-            self.window_end = None
-            return
-        log.warning("dropped %d more Redis messages (%s); the latest %s",
-                    sum(self.unshown.values()),
-                    ", ".join(f"{reason}: {n}" for reason, n in sorted(self.unshown.items())),
-                    self.latest)
-        self.unshown.clear()
-        self.window_end = now + self.interval
 
 
 class _Link:
@@ -192,8 +138,8 @@ class RedisManager:
                    "retry": Retry(NoBackoff(), 0), **(redis_options or {})}
         self._pub = redis.Redis.from_url(url, **options)
         self._sub_client = redis.Redis.from_url(url, **{**options, "socket_timeout": None})
-        self._link = _Link(_safe_url(url), self.counters)
-        self._drops = _DropLog(drop_log_interval)
+        self._link = _Link(safe_url(url), self.counters)
+        self._drops = DropLog(drop_log_interval, log)
         #: the server this manager serves, set by :meth:`attach`
         self.server: Server | None = None
         self._namespaces: set[str] = set()  # whose request/response channels we want
@@ -381,7 +327,7 @@ class RedisManager:
         (``requests_timeout``); a server that does not answer in time is left out, with a
         warning. While Redis is down, only this process's sockets are returned.
         """
-        here = [RemoteSocket(s.sid, namespace, set(self.local.rooms_of(s)), _handshake(s), _data(s))
+        here = [RemoteSocket(s.sid, namespace, set(self.local.rooms_of(s)), handshake_of(s), data_of(s))
                 for s in self.members(namespace, rooms, skip)]
         answers = self._ask(namespace, {"type": wire.REMOTE_FETCH, "opts": _opts(rooms, skip)},
                             timeout, wire.fetch_answer)
@@ -472,7 +418,7 @@ class RedisManager:
                 log.exception("Redis listener failed; restarting it")
             finally:
                 self._listening = set()
-                _quietly(pubsub.close)
+                quietly(pubsub.close)
             if not self._closed:
                 self.server.runtime.sleep(delay)
                 delay = min(delay * 2, self.retry_max_delay)
@@ -513,7 +459,7 @@ class RedisManager:
         self.counters[exc.reason] += 1
         self.counters["dropped"] += 1
         name = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else repr(channel)
-        self._drops.drop(exc.reason, _clip(name), exc.detail, time.monotonic())
+        self._drops.drop(exc.reason, clip(name), exc.detail, time.monotonic())
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         self.counters["received"] += 1
@@ -579,8 +525,8 @@ class RedisManager:
                 self._respond(namespace, {"requestId": request.request_id,
                                           "rooms": sorted(self.room_names(namespace))})
             case wire.Fetch():
-                sockets = [{"id": s.sid, "handshake": _handshake(s), "rooms": sorted(local.rooms_of(s)),
-                            "data": _data(s)}
+                sockets = [{"id": s.sid, "handshake": handshake_of(s), "rooms": sorted(local.rooms_of(s)),
+                            "data": data_of(s)}
                            for s in self.members(namespace, request.rooms or None,
                                                  request.except_ or None)]
                 self._respond(namespace, {"requestId": request.request_id, "sockets": sockets})
@@ -667,48 +613,3 @@ class RedisManager:
 
 def _opts(rooms: str | Iterable[str] | None, skip: str | Iterable[str] | None) -> dict[str, list[str]]:
     return {"rooms": sorted(as_set(rooms)), "except": sorted(as_set(skip))}
-
-
-def _handshake(socket: Namespace) -> dict[str, Any]:
-    """The handshake as Node's ``socket.handshake``, built from the WSGI environ."""
-    environ = socket.environ
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
-               if key.startswith("HTTP_") and isinstance(value, str)}
-    query = environ.get("QUERY_STRING", "")
-    return {
-        "headers": headers,
-        "address": environ.get("REMOTE_ADDR"),
-        "xdomain": "origin" in headers,
-        "secure": environ.get("wsgi.url_scheme") == "https",
-        "url": environ.get("PATH_INFO", "") + ("?" + query if query else ""),
-        "query": dict(urllib.parse.parse_qsl(query)),
-        "auth": socket.auth if isinstance(socket.auth, dict) else {},
-    }
-
-
-def _data(socket: Namespace) -> Any:
-    """``socket.session`` when it is plain JSON (Node: ``socket.data``), else None."""
-    try:
-        return json.loads(wire.dump_json(socket.session))
-    except (TypeError, ValueError):
-        return None
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for logs."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    """Text of a peer's for the log, cut short: one message must not make a huge log line."""
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _quietly(fn: Callable[[], Any]) -> None:
-    # closing a connection that may be broken already: whatever it raises changes nothing
-    with contextlib.suppress(Exception):
-        fn()
