@@ -23,7 +23,7 @@ import msgpack
 import pytest
 
 from tests.support.live import LiveServer
-from tests.support.redis_peers import JS_DIR, NODE, RedisServer, redis
+from tests.support.redis_peers import JS_DIR, NODE, RedisServer, redis, serve_threaded
 from tests.support.streams_peers import (
     StreamsNodePeer,
     start_streams_server,
@@ -460,3 +460,47 @@ def test_a_session_kept_by_a_node_server_is_recovered_by_wsgi_sio(servers, redis
     assert [args[0] for args in back] == [1, 2, 3]
     assert all(re.fullmatch(r"\d+-\d+", args[-1]) for args in back)
     assert seen["reusedId"] != seen["sid"]
+
+
+# -- the threading runtime ---------------------------------------------------------------------
+
+
+def test_threading_runtime_shares_rooms_with_a_gevent_process(servers, clients, redis_url, key):
+    import wsgi_sio
+
+    manager = wsgi_sio.RedisStreamsManager(redis_url, stream_name=key, channel_prefix=key,
+                                           block_time=1.0)
+    sio = wsgi_sio.Server(async_mode="threading", manager=manager)
+
+    @sio.on("join")
+    def join(socket, room):
+        socket.join(room)
+        return True
+
+    @sio.on("to")
+    def to(socket, room, event, *args):
+        sio.emit(event, *args, to=room)
+        return True
+
+    @sio.on("ready")
+    def ready(socket):
+        return {"ready": manager.wait_ready(10), "uid": manager.uid, "sid": socket.sid}
+
+    try:
+        with serve_threaded(sio) as url:
+            assert manager.server is not None and manager.server.runtime.name == "threading"
+            polling = clients(url, transports=["polling"])
+            gevent_side = clients(servers().url)
+            polling.call("join", "mixed")
+            gevent_side.call("join", "mixed")
+            polling.call("to", "mixed", "from_threads", b"\x07")
+            assert gevent_side.next("from_threads") == (b"\x07",)
+            gevent_side.call("to", "mixed", "from_gevent", 1)
+            assert polling.next("from_gevent") == (1,)
+            assert {sid for sid, _ in manager.list_sockets("/", "mixed")} == {polling.sid, gevent_side.sid}
+            stats = manager.stats()
+            assert stats["appended"] >= 1 and stats["delivered"] >= 1, stats
+            assert stats.get("errors", 0) == 0 and stats.get("dropped", 0) == 0, stats
+            polling.close()                        # while its server is up
+    finally:
+        manager.close()
