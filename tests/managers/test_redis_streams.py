@@ -290,6 +290,29 @@ def test_redis_restart_mid_run_loses_and_duplicates_nothing(persistent_redis, se
         assert output.count("is back after") == 1, output
 
 
+def test_a_redis_that_lost_the_stream_is_noticed(private_redis, servers, clients):
+    """A Redis restarted without its data: what was not read is gone; the reader says so
+    (``stream_gap``, one error line) and carries on with the new stream."""
+    a = servers(private_redis.url, retry_max=0.2)
+    b = servers(private_redis.url, retry_max=0.2)
+    on_a, on_b = clients(a.url), clients(b.url)
+    on_a.call("join", "room")
+    on_b.call("join", "room")
+    on_a.call("to", "room", "before", 1)
+    assert on_b.next("before") == (1,)
+    on_b.call("to", "room", "before_b", 1)         # after a's in the stream: once a has it,
+    assert on_a.next("before_b") == (1,)           # both readers have read both entries
+    private_redis.restart()                         # empty
+    assert on_a.call("ready")["ready"] and on_b.call("ready")["ready"]
+    on_b.call("to", "room", "after", 2)
+    assert on_a.next("after") == (2,)
+    for client in (on_a, on_b):
+        stats = client.call("stats")
+        assert stats["stream_gap"] == 1 and stats.get("errors", 0) == 0, stats
+    for server in (a, b):
+        assert server.stop().count("may have been missed") == 1
+
+
 class Exploit:
     """Unpickling this would run a shell command: proof that nothing unpickles."""
 

@@ -60,17 +60,18 @@ _RESTORE_BATCH = 1000
 
 
 class _Pending:
-    """A request of ours waiting for ``expected`` answers of body type ``kind``."""
+    """A request of ours waiting for ``expected`` answers of message type ``answer_type``."""
 
-    def __init__(self, kind: type, expected: int, done: Any) -> None:
-        self.kind = kind
+    def __init__(self, answer_type: int, expected: int, done: Any) -> None:
+        self.answer_type = answer_type
         self.expected = expected
         self.answers: list[Any] = []
         self.done = done
 
-    def add(self, body: Any) -> None:
-        if not isinstance(body, self.kind):
-            raise WireError("malformed", f"a {type(body).__name__} answers a {self.kind.__name__}")
+    def add(self, mtype: int, body: Any) -> None:
+        if mtype != self.answer_type:
+            raise WireError("malformed", f"a type {mtype} message answers a request of ours "
+                                         f"that wants type {self.answer_type}")
         self.answers.append(body)
         if len(self.answers) >= self.expected:
             self.done.set()
@@ -294,7 +295,8 @@ class RedisStreamsManager:
                                   timeout: float | None = None) -> list[Any]:
         """As :meth:`server_side_emit`; returns what each other server's handler answered
         (Node: ``serverSideEmitWithAck``), those that answered within ``timeout``."""
-        answers = self._ask(namespace, sw.SERVER_SIDE_EMIT, {"packet": [event, *args]}, sw.Reply, timeout)
+        answers = self._ask(namespace, sw.SERVER_SIDE_EMIT, {"packet": [event, *args]},
+                            sw.SERVER_SIDE_EMIT_RESPONSE, timeout)
         return [reply.value for reply in answers]
 
     def on_server_event(self, event: str, handler: Callable[..., Any] | None = None,
@@ -319,7 +321,7 @@ class RedisStreamsManager:
         here = [RemoteSocket(s.sid, namespace, set(self.local.rooms_of(s)), handshake_of(s), data_of(s))
                 for s in self.members(namespace, rooms, skip)]
         data = {"opts": sw.opts(sorted(as_set(rooms)), sorted(as_set(skip)))}
-        for answer in self._ask(namespace, sw.FETCH_SOCKETS, data, sw.FetchSocketsResponse, timeout):
+        for answer in self._ask(namespace, sw.FETCH_SOCKETS, data, sw.FETCH_SOCKETS_RESPONSE, timeout):
             here.extend(RemoteSocket(info.sid, namespace, set(info.rooms), info.handshake, info.data)
                         for info in answer.sockets)
         return here
@@ -336,7 +338,7 @@ class RedisStreamsManager:
             found.update(socket.rooms)
         return found
 
-    def _ask(self, namespace: str, mtype: int, data: dict[str, Any], kind: type,
+    def _ask(self, namespace: str, mtype: int, data: dict[str, Any], answer_type: int,
              timeout: float | None) -> list[Any]:
         """Publish a request; the answers of the other servers (adapter.ts ``serverCount``)."""
         assert self.server is not None, "attach the manager to a Server first"
@@ -350,7 +352,7 @@ class RedisStreamsManager:
         if expected <= 0:
             return []
         request_id = secrets.token_hex(8)
-        pending = _Pending(kind, expected, self.server.runtime.event())
+        pending = _Pending(answer_type, expected, self.server.runtime.event())
         self._requests[request_id] = (namespace, pending)
         try:
             if not self._publish_public(namespace, mtype, {**data, "requestId": request_id}):
@@ -593,23 +595,16 @@ class RedisStreamsManager:
         return last[0][0].decode("ascii") if last else "0-0"
 
     def _check_gap(self, stream: str, last: str) -> None:
-        """After an outage: were entries after ``last`` trimmed, or the stream lost?"""
-        try:
-            info = self._reader.xinfo_stream(stream)
-        except redis.ResponseError:  # no such stream (Redis restarted empty)
-            info = None
-        last_id = _id_tuple(last)
-        if info is None:
-            lost = last != "0-0"
-        else:
-            deleted = info.get("max-deleted-entry-id") or b"0-0"
-            generated = info.get("last-generated-id") or b"0-0"
-            lost = (_id_tuple(deleted) > last_id
-                    or _id_tuple(generated) < last_id)  # a new stream, older than what we read
-        if lost:
-            self.counters["stream_gap"] += 1
-            log.error("entries of stream %s after %s were trimmed or lost while Redis was "
-                      "unreachable: broadcasts from other processes were missed", stream, last)
+        """After an outage: is the entry we read last still there? Trimming removes the oldest
+        entries first, so if it is, nothing after it was trimmed; if it is gone, the stream was
+        trimmed past it or lost (a Redis restarted without its data), and what other processes
+        wrote and we had not read may be gone: say so."""
+        if last == "0-0" or self._reader.xrange(stream, last, last):
+            return
+        self.counters["stream_gap"] += 1
+        log.error("the entry %s of stream %s is gone (trimmed, or Redis lost its data): "
+                  "broadcasts from other processes made while Redis was unreachable may have "
+                  "been missed", last, stream)
 
     def _pump_stream(self, positions: dict[str, str]) -> None:
         while not self._closed:
@@ -747,7 +742,7 @@ class RedisStreamsManager:
             case sw.FetchSocketsResponse() | sw.Reply() | sw.ClientCount():
                 waiting = self._requests.get(body.request_id)
                 if waiting is not None and waiting[0] == namespace:
-                    waiting[1].add(body)
+                    waiting[1].add(message.type, body)
 
     def _broadcast(self, namespace: str, body: sw.Broadcast, offset: str | None) -> None:
         local = self.local
@@ -811,8 +806,3 @@ def data_of_record(record: SessionRecord) -> Any:
         return None
     return record.data
 
-
-def _id_tuple(entry_id: str | bytes) -> tuple[int, int]:
-    text = entry_id.decode("ascii") if isinstance(entry_id, bytes) else entry_id
-    ms, _, seq = text.partition("-")
-    return int(ms or 0), int(seq or 0)
