@@ -129,7 +129,7 @@ LAYERS = [
     ["wsgi_sio.socketio"],
     ["wsgi_sio.managers.peers"],
     ["wsgi_sio.namespaces", "wsgi_sio.middleware", "wsgi_sio.managers.redis_manager",
-     "wsgi_sio.managers.redis_streams", "wsgi_sio.managers.emitter"],
+     "wsgi_sio.managers.redis_streams", "wsgi_sio.managers.stream_log", "wsgi_sio.managers.emitter"],
     ["wsgi_sio.django"],
     ["wsgi_sio.django.management", "wsgi_sio.compat", "wsgi_sio.cli", "wsgi_sio.__main__",
      "wsgi_sio.managers", "wsgi_sio"],  # the packages' re-exports and the entry points

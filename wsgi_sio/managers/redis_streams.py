@@ -9,7 +9,9 @@ and applies the others' entries to its own sockets. Requests that want answers
 Node adapter does, and the number of servers is ``PUBSUB NUMSUB`` of the public channel.
 
 Three loops (greenlets under gevent, threads otherwise): the stream reader, the pub/sub
-listener, and, only while entries wait for Redis, the writer of the pending entries.
+listener, and, only while entries wait for Redis, the writer of the pending entries. The
+stream as a log (writing across outages, reading from where it stopped, the kept sessions)
+is :mod:`.stream_log`'s; what the entries and messages mean is this module's.
 
 Offsets: a local broadcast waits for its XADD, and the entry id is the offset connection state
 recovery appends to the packet; an entry read from the stream gets its own id. Sessions are
@@ -35,7 +37,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -50,13 +52,12 @@ from . import streams_wire as sw
 from .in_process import InProcessManager, as_set
 from .recovery import RecoveryOptions, Restored, SessionRecord, stampable
 from .remote import DropLog, Link, RemoteSocket, clip, data_of, handshake_of, quietly, safe_url
+from .stream_log import SessionStore, Shared, StreamReader, StreamWriter
 from .wire import WireError
 
 log = logging.getLogger("wsgi_sio.redis_streams")
 
 _TICK = 1.0  # seconds the pub/sub listener waits for a message before looking at its to-do list
-_RESTORE_XRANGE_CALLS = 100  # adapter.ts RESTORE_SESSION_MAX_XRANGE_CALLS
-_RESTORE_BATCH = 1000
 
 
 class _Pending:
@@ -123,9 +124,8 @@ class RedisStreamsManager:
         self._pub: Any = redis.Redis.from_url(url, **options)
         self._reader: Any = redis.Redis.from_url(url, **{**options, "socket_timeout": block_time + 5.0})
         self._sub_client = redis.Redis.from_url(url, **{**options, "socket_timeout": None})
-        self._link = Link(safe_url(url), self.counters, log)
+        self._link = Link(safe_url(url), self.counters, log, "reading the stream from where it stopped")
         self._drops = DropLog(drop_log_interval, log)
-        self._down: set[str] = set()  # the parts that lost Redis: reader, listener, writer
         #: the server this manager serves, set by :meth:`attach`
         self.server: Server | None = None
         #: connection state recovery's options, once the server turns it on
@@ -135,13 +135,12 @@ class RedisStreamsManager:
         self._channels: dict[bytes, str] = {}  # channel -> its namespace
         self._requests: dict[sw.RequestId, tuple[str, _Pending]] = {}
         self._server_handlers: dict[tuple[str, str], Callable[..., Any]] = {}
-        self._waiting: deque[tuple[str, dict[str, bytes], int]] = deque()
-        self._waiting_bytes = 0
-        self._writing = False
-        self._guard: Any = None
         self._closed = False
         self._sub_ready: Any = None
-        self._read_ready: Any = None
+        #: the stream's writer, reader and kept sessions, made by :meth:`attach`
+        self.writer: StreamWriter
+        self.reader: StreamReader
+        self.sessions: SessionStore
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -150,34 +149,42 @@ class RedisStreamsManager:
             raise RuntimeError("a RedisStreamsManager serves one Server")
         self.server = server
         runtime = server.runtime
-        self._guard = runtime.guard()
-        self._sub_ready, self._read_ready = runtime.event(), runtime.event()
+        shared = Shared(self._pub, self.counters, self._link, runtime, self.retry_max_delay,
+                        self.max_message_size, self._drop)
+        self.writer = StreamWriter(shared, self.max_len, self.max_pending, self.max_pending_bytes)
+        self.reader = StreamReader(shared, self._reader, self._streams(), self.read_count,
+                                   self.block_time, self._on_entry,
+                                   lambda: self._drops.tick(time.monotonic()))
+        self.sessions = SessionStore(shared, self.session_key_prefix)
+        self._sub_ready = runtime.event()
         for name in server.namespace_paths():
             self._want(name)
         runtime.spawn(self._listen)
-        runtime.spawn(self._read)
+        runtime.spawn(self.reader.run)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the listener is subscribed and the reader knows where the stream ends
         (for scripts and tests; servers need not). After an outage, until both are back."""
-        if self._sub_ready is None or self._read_ready is None:
+        if self._sub_ready is None:
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._sub_ready.wait(timeout):
             return False
         rest = None if deadline is None else max(0.0, deadline - time.monotonic())
-        return bool(self._read_ready.wait(rest))
+        return bool(self.reader.ready.wait(rest))
 
     def close(self) -> None:
         """Stop the loops (the reader within ``block_time``) and close the connections."""
         self._closed = True
+        if self.server is not None:
+            self.writer.closed = self.reader.closed = True
         self._pub.close()
 
     def stats(self) -> dict[str, int]:
         """Counters: received, delivered, own, skipped, ignored, oversized, malformed,
         unknown_type, dropped, appended, published, publish_failed, pending, pending_dropped,
         outages, stream_gap, request_timeouts, errors, ..."""
-        return {**self.counters, "pending": len(self._waiting)}
+        return {**self.counters, "pending": len(self.writer.waiting) if self.server is not None else 0}
 
     # -- membership: this process's sockets -------------------------------------------------------
 
@@ -346,7 +353,7 @@ class RedisStreamsManager:
         try:
             subscribers = int(self._pub.pubsub_numsub(channels.public)[0][1])
         except redis.RedisError as exc:
-            self._lost("writer", exc)
+            self._link.lost("writer", exc)
             return []
         expected = subscribers - (1 if namespace in self._listening else 0)
         if expected <= 0:
@@ -374,150 +381,23 @@ class RedisStreamsManager:
         self.recovery = options
 
     def persist_session(self, namespace: str, record: SessionRecord) -> None:
-        """``SET <session_key_prefix><pid> <base64 msgpack> PX <ms>`` (adapter.ts
-        ``persistSession``); lost, with a counter, while Redis is down."""
-        if self.recovery is None:
-            return
-        session = sw.Session(record.sid, record.pid, sorted(record.rooms), data_of_record(record))
-        try:
-            value = sw.encode_session(session, namespace, record.extras)
-        except (TypeError, ValueError, OverflowError) as exc:
-            log.warning("the session of %s cannot be kept: %s", record.sid, exc)
-            return
-        ttl = max(1, int(self.recovery.max_disconnection_duration * 1000))
-        try:
-            self._pub.set(self.session_key_prefix + record.pid, value, px=ttl)
-        except redis.RedisError as exc:
-            self.counters["sessions_lost"] += 1
-            self._lost("writer", exc)
-            return
-        self.counters["sessions_kept"] += 1
+        """``SET <session_key_prefix><pid> <base64 msgpack> PX <ms>``, as the Node adapter."""
+        if self.recovery is not None:
+            self.sessions.persist(namespace, record, int(self.recovery.max_disconnection_duration * 1000))
 
     def restore_session(self, namespace: str, pid: str, offset: str) -> Restored | None:
-        """The session ``pid`` (consumed: ``MULTI GET DEL EXEC``) and the broadcasts after
-        ``offset`` it would have received, oldest first, each with its entry id appended;
-        None if the pid is unknown, expired or of another namespace, or the offset is not an
-        id still in the stream (adapter.ts ``restoreSession``)."""
-        if self.recovery is None or not isinstance(pid, str) or not sw.valid_offset(offset):
+        """The session ``pid`` (consumed) and the broadcasts after ``offset`` it would have
+        received, from the stream (see :class:`.stream_log.SessionStore`); the gap between
+        the last read of the stream and the socket's return is one round trip to Redis."""
+        if self.recovery is None:
             return None
-        if not pid or len(pid) > 200:
-            return None
-        stream = self._stream(namespace)
-        try:
-            with self._pub.pipeline(transaction=True) as pipe:
-                pipe.get(self.session_key_prefix + pid)
-                pipe.delete(self.session_key_prefix + pid)
-                raw, _ = pipe.execute()
-            found = self._pub.xrange(stream, offset, offset)
-        except redis.RedisError as exc:
-            self._lost("writer", exc)
-            return None
-        if not raw or not found:
-            self.counters["restore_failed"] += 1
-            return None
-        try:
-            session, kept_namespace, extras = sw.decode_session(raw, self.max_message_size)
-        except WireError as exc:
-            self._drop(exc, "a kept session")
-            return None
-        if kept_namespace is not None and kept_namespace != namespace:
-            self.counters["restore_failed"] += 1
-            return None
-        missed = self._missed(stream, namespace, set(session.rooms), offset)
-        if missed is None:
-            return None
-        self.counters["restored"] += 1
-        record = SessionRecord(session.sid, session.pid, frozenset(session.rooms), session.data,
-                               extras)
-        return Restored(record, missed)
-
-    def _missed(self, stream: str, namespace: str, rooms: set[str], offset: str) -> list[Packet] | None:
-        missed: list[Packet] = []
-        for _ in range(_RESTORE_XRANGE_CALLS):
-            try:
-                entries = self._pub.xrange(stream, sw.next_offset(offset), "+", count=_RESTORE_BATCH)
-            except redis.RedisError as exc:
-                self._lost("writer", exc)
-                return None
-            if not entries:
-                break
-            for entry_id, fields in entries:
-                offset = entry_id.decode("ascii")
-                if fields.get(b"nsp") != namespace.encode() or fields.get(b"type") != b"3":
-                    continue
-                try:
-                    message = sw.decode_entry(fields, self.max_message_size)
-                except WireError as exc:
-                    self._drop(exc, f"{stream} {offset}")
-                    continue
-                body = message.body if message is not None else None
-                if isinstance(body, sw.Broadcast) and body.request_id is None and \
-                        sw.should_include(rooms, body.rooms, body.except_):
-                    missed.append(Packet(PacketType.EVENT, namespace, [*body.data, offset]))
-        return missed
+        return self.sessions.restore(self._stream(namespace), namespace, pid, offset)
 
     # -- writing ------------------------------------------------------------------------------
 
     def _append(self, namespace: str, fields: dict[str, bytes]) -> str | None:
         """XADD the entry; its id, or None when it waits for Redis (or was dropped)."""
-        stream = self._stream(namespace)
-        with self._guard:
-            wait = bool(self._waiting) or "writer" in self._down
-            if wait:
-                self._enqueue(stream, fields)
-        if wait:
-            return None
-        try:
-            entry_id = self._pub.xadd(stream, fields, maxlen=self.max_len, approximate=True)
-        except redis.RedisError as exc:
-            self.counters["publish_failed"] += 1
-            self._lost("writer", exc)
-            with self._guard:
-                self._enqueue(stream, fields)
-            return None
-        self.counters["appended"] += 1
-        return entry_id.decode("ascii") if isinstance(entry_id, bytes) else str(entry_id)
-
-    def _enqueue(self, stream: str, fields: dict[str, bytes]) -> None:
-        # under self._guard
-        size = sum(len(k) + len(v) for k, v in fields.items())
-        if len(self._waiting) >= self.max_pending or self._waiting_bytes + size > self.max_pending_bytes:
-            if self.counters["pending_dropped"] == 0 or not self._waiting:
-                log.warning("too many entries wait for Redis: dropping new ones (the clients of "
-                            "this process got them; other processes will not)")
-            self.counters["pending_dropped"] += 1
-            return
-        self._waiting.append((stream, fields, size))
-        self._waiting_bytes += size
-        if not self._writing and self.server is not None:
-            self._writing = True
-            self.server.runtime.spawn(self._write_waiting)
-
-    def _write_waiting(self) -> None:
-        """Send the entries that waited for Redis, in order, retrying with backoff."""
-        assert self.server is not None
-        delay = 0.05
-        while not self._closed:
-            with self._guard:
-                if not self._waiting:
-                    self._writing = False
-                    return
-                stream, fields, size = self._waiting[0]
-            try:
-                self._pub.xadd(stream, fields, maxlen=self.max_len, approximate=True)
-            except redis.RedisError as exc:
-                self._lost("writer", exc)
-                self.server.runtime.sleep(delay)
-                delay = min(delay * 2, self.retry_max_delay)
-                continue
-            delay = 0.05
-            with self._guard:
-                self._waiting.popleft()
-                self._waiting_bytes -= size
-            self.counters["appended"] += 1
-            self.counters["appended_late"] += 1
-            self._back("writer")
-        self._writing = False
+        return self.writer.append(self._stream(namespace), fields)
 
     def _publish_public(self, namespace: str, mtype: int, data: dict[str, Any]) -> bool:
         return self._publish(sw.Channels(self.prefix, namespace).public,
@@ -543,80 +423,13 @@ class RedisStreamsManager:
             self._pub.publish(channel, payload)
         except redis.RedisError as exc:
             self.counters["publish_failed"] += 1
-            self._lost("writer", exc)
+            self._link.lost("writer", exc)
             return False
         self.counters["published"] += 1
-        self._back("writer")
+        self._link.back("writer")
         return True
 
-    # -- the link -------------------------------------------------------------------------------
-
-    def _lost(self, part: str, exc: BaseException) -> None:
-        self._down.add(part)
-        self._link.lost(exc)
-
-    def _back(self, part: str) -> None:
-        if part in self._down:
-            self._down.discard(part)
-            if not self._down:
-                self._link.back("reading the stream from where it stopped")
-
-    # -- the stream reader ----------------------------------------------------------------------
-
-    def _read(self) -> None:
-        assert self.server is not None
-        delay = 0.05
-        positions: dict[str, str] = {}
-        while not self._closed:
-            try:
-                if not positions:
-                    positions = {stream: self._tail(stream) for stream in self._streams()}
-                elif "reader" in self._down:
-                    for stream, last in positions.items():
-                        self._check_gap(stream, last)
-                delay = 0.05
-                self._back("reader")
-                self._read_ready.set()
-                self._pump_stream(positions)
-            except redis.RedisError as exc:
-                self._read_ready.clear()
-                self._lost("reader", exc)
-            except Exception:  # a bug of ours must not end the reader
-                self.counters["errors"] += 1
-                log.exception("Redis stream reader failed; restarting it")
-            if not self._closed:
-                self.server.runtime.sleep(delay)
-                delay = min(delay * 2, self.retry_max_delay)
-
-    def _tail(self, stream: str) -> str:
-        """Where reading starts: after the last entry now (Node reads from ``$``; an id is
-        the same start, and survives a reconnection before the first entry)."""
-        last = self._reader.xrevrange(stream, "+", "-", count=1)
-        return last[0][0].decode("ascii") if last else "0-0"
-
-    def _check_gap(self, stream: str, last: str) -> None:
-        """After an outage: is the entry we read last still there? Trimming removes the oldest
-        entries first, so if it is, nothing after it was trimmed; if it is gone, the stream was
-        trimmed past it or lost (a Redis restarted without its data), and what other processes
-        wrote and we had not read may be gone: say so."""
-        if last == "0-0" or self._reader.xrange(stream, last, last):
-            return
-        self.counters["stream_gap"] += 1
-        log.error("the entry %s of stream %s is gone (trimmed, or Redis lost its data): "
-                  "broadcasts from other processes made while Redis was unreachable may have "
-                  "been missed", last, stream)
-
-    def _pump_stream(self, positions: dict[str, str]) -> None:
-        while not self._closed:
-            response = self._reader.xread(positions, count=self.read_count,
-                                          block=int(self.block_time * 1000))
-            for stream_name, entries in response or ():
-                stream = stream_name.decode("utf-8", "replace")
-                for entry_id, fields in entries:
-                    offset = entry_id.decode("ascii")
-                    positions[stream] = offset
-                    self._on_entry(stream, offset, fields)
-            self._drops.tick(time.monotonic())
+    # -- the stream reader's entries -------------------------------------------------------------
 
     def _on_entry(self, stream: str, offset: str, fields: dict[bytes, bytes]) -> None:
         self.counters["received"] += 1
@@ -652,13 +465,13 @@ class RedisStreamsManager:
                 self._subscribe_wanted(pubsub)
                 self._pub.ping()
                 delay = 0.05
-                self._back("listener")
-                self._back("writer")
+                self._link.back("listener")
+                self._link.back("writer")
                 self._sub_ready.set()
                 self._pump_pubsub(pubsub)
             except redis.RedisError as exc:
                 self._sub_ready.clear()
-                self._lost("listener", exc)
+                self._link.lost("listener", exc)
             except Exception:  # a bug of ours must not end the listener
                 self.counters["errors"] += 1
                 log.exception("Redis listener failed; restarting it")
@@ -683,9 +496,9 @@ class RedisStreamsManager:
             self._subscribe_wanted(pubsub)
             message = pubsub.get_message(timeout=_TICK)
             if message is None:
-                if "writer" in self._down and not self._waiting:
+                if self._link.is_down("writer") and not self.writer.waiting:
                     self._pub.ping()
-                    self._back("writer")
+                    self._link.back("writer")
                 self._drops.tick(time.monotonic())
                 continue
             channel = message.get("channel")
@@ -796,13 +609,4 @@ class RedisStreamsManager:
 
         assert self.server is not None
         self.server.runtime.spawn(run)
-
-
-def data_of_record(record: SessionRecord) -> Any:
-    """A kept session's data as MessagePack can carry it (None if it cannot)."""
-    try:
-        sw.pack_check(record.data)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return record.data
 

@@ -75,30 +75,40 @@ class DropLog:
 
 
 class Link:
-    """Whether Redis answers; logs each outage once, when it starts and when it ends."""
+    """Whether Redis answers each part of a manager (its reader, listener, writer...): an
+    outage is logged once, when the first part loses Redis, and once when the last is back."""
 
-    def __init__(self, url: str, counters: Counter[str], log: logging.Logger) -> None:
+    def __init__(self, url: str, counters: Counter[str], log: logging.Logger, back_text: str) -> None:
         self.url = url
         self.counters = counters
         self.log = log
+        self.back_text = back_text
+        self.down: set[str] = set()
         self.down_since: float | None = None
 
     @property
     def up(self) -> bool:
         return self.down_since is None
 
-    def lost(self, exc: BaseException) -> None:
+    def is_down(self, part: str) -> bool:
+        return part in self.down
+
+    def lost(self, part: str, exc: BaseException) -> None:
+        self.down.add(part)
         if self.down_since is None:
             self.down_since = time.monotonic()
             self.counters["outages"] += 1
             self.log.error("Redis at %s is unreachable (%s): serving local clients only; "
                            "retrying", self.url, exc)
 
-    def back(self, what: str) -> None:
-        if self.down_since is not None:
+    def back(self, part: str) -> None:
+        if part not in self.down:
+            return
+        self.down.discard(part)
+        if not self.down and self.down_since is not None:
             lasted = time.monotonic() - self.down_since
             self.down_since = None
-            self.log.warning("Redis at %s is back after %.1f s; %s", self.url, lasted, what)
+            self.log.warning("Redis at %s is back after %.1f s; %s", self.url, lasted, self.back_text)
 
 
 def handshake_of(socket: Any) -> dict[str, Any]:
