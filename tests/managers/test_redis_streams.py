@@ -527,3 +527,23 @@ def test_threading_runtime_shares_rooms_with_a_gevent_process(servers, clients, 
             polling.close()                        # while its server is up
     finally:
         manager.close()
+
+
+def test_a_request_reaching_another_process_is_relayed_to_the_sessions_owner(servers):
+    """Sessions across hosts (issue 11) with this manager too: two processes in no common
+    group (as on two hosts) find each other in Redis; a polling request for A's session that
+    reaches B is relayed to A and answered there."""
+    from tests.support.raw_http import http
+
+    a, b = servers(), servers()
+    status, _, body = http(a.url, "GET", "/socket.io/?EIO=4&transport=polling")
+    assert status == 200, body
+    sid = json.loads(body[1:])["sid"]
+    target = f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+    assert http(b.url, "POST", target, b"40")[2] == b"ok"
+    status, _, body = http(b.url, "GET", target)
+    assert status == 200 and body.startswith(b'40{"sid":'), body
+    # a made-up token under A's tag: A itself says it does not know it
+    forged = sid.partition(".")[0] + ".BBBBBBBBBBBBBBBBBBBB"
+    status, _, body = http(b.url, "GET", f"/socket.io/?EIO=4&transport=polling&sid={forged}")
+    assert (status, json.loads(body)["code"]) == (400, 1)

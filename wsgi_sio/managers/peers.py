@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import time
 from typing import Any
@@ -161,3 +162,33 @@ class RedisPeerDirectory:
         assert self._explicit_secret is not None
         text = f"{tag}|{peer.address[0]}|{peer.address[1]}|{peer.locality}".encode()
         return hmac.new(self._explicit_secret, text, hashlib.sha256).hexdigest()
+
+
+class Relaying:
+    """A Redis manager's part in sessions across hosts: its options, and the directory it
+    installs on the server's engine (``RedisManager`` and ``RedisStreamsManager`` alike).
+
+    ``advertise``: the ``host[:port]`` other hosts reach this process at, when its server
+    listens on 0.0.0.0 (or ``WSGI_SIO_ADVERTISE``); ``relay_secret``: the key relays are signed
+    with (or ``WSGI_SIO_RELAY_SECRET``; by default one kept in Redis); ``enabled=False``: none.
+    """
+
+    def __init__(self, enabled: bool, advertise: str | None, relay_secret: str | bytes | None) -> None:
+        self.enabled = enabled
+        self.advertise = advertise or os.environ.get("WSGI_SIO_ADVERTISE") or None
+        secret = relay_secret or os.environ.get("WSGI_SIO_RELAY_SECRET") or None
+        self.secret = secret.encode() if isinstance(secret, str) else secret
+        #: the cluster's directory of processes, once attached
+        self.directory: RedisPeerDirectory | None = None
+
+    def attach(self, client: redis.Redis, key: str, server: Any) -> None:
+        if not self.enabled:
+            return
+        self.directory = RedisPeerDirectory(client, key, server.runtime, secret=self.secret)
+        router = server.engine.router
+        router.directory = self.directory
+        router.advertise = self.advertise
+
+    def close(self) -> None:
+        if self.directory is not None:
+            self.directory.close()

@@ -27,7 +27,6 @@ disconnected is lost: Redis pub/sub keeps nothing for absent subscribers.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import time
 from collections import Counter
@@ -44,7 +43,7 @@ from ..socketio.namespace import Namespace
 from ..socketio.server import Server
 from . import wire
 from .in_process import InProcessManager, as_set
-from .peers import RedisPeerDirectory
+from .peers import Relaying
 from .recovery import RecoveryOptions, Restored, SessionRecord
 from .remote import DropLog, RemoteSocket, clip, data_of, handshake_of, quietly, safe_url
 
@@ -150,12 +149,8 @@ class RedisManager:
         self._own_prefix = wire.pack([self.uid])[1:]  # the uid as the array's first element
         self._closed = False
         self._ready: Any = None
-        self.relay = relay
-        self.advertise = advertise or os.environ.get("WSGI_SIO_ADVERTISE") or None
-        secret = relay_secret or os.environ.get("WSGI_SIO_RELAY_SECRET") or None
-        self._relay_secret = secret.encode() if isinstance(secret, str) else secret
-        #: the cluster's directory of processes (relays between hosts), made by :meth:`attach`
-        self.directory: RedisPeerDirectory | None = None
+        #: sessions across hosts: the directory of processes and the relay's options
+        self.relaying = Relaying(relay, advertise, relay_secret)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -167,12 +162,7 @@ class RedisManager:
             self._want(name)
         self._ready = self._link.ready = server.runtime.event()
         server.runtime.spawn(self._listen)
-        if self.relay:
-            self.directory = RedisPeerDirectory(self._pub, self.key, server.runtime,
-                                                secret=self._relay_secret)
-            router = server.engine.router
-            router.directory = self.directory
-            router.advertise = self.advertise
+        self.relaying.attach(self._pub, self.key, server)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the listener is subscribed (for scripts and tests; servers need not).
@@ -183,8 +173,7 @@ class RedisManager:
     def close(self) -> None:
         """Stop listening (within a second) and close the Redis connections."""
         self._closed = True
-        if self.directory is not None:
-            self.directory.close()
+        self.relaying.close()
         self._pub.close()
 
     def stats(self) -> dict[str, int]:

@@ -50,6 +50,7 @@ from ..protocol.socketio import Packet, PacketType
 from ..socketio.server import Server
 from . import streams_wire as sw
 from .in_process import InProcessManager, as_set
+from .peers import Relaying
 from .recovery import RecoveryOptions, Restored, SessionRecord, stampable
 from .remote import DropLog, Link, RemoteSocket, clip, data_of, handshake_of, quietly, safe_url
 from .stream_log import SessionStore, Shared, StreamReader, StreamWriter
@@ -89,6 +90,10 @@ class RedisStreamsManager:
     ``retry_max_delay``: the longest pause between reconnection attempts.
     ``drop_log_interval``: dropped messages are logged once, then summarised at most once
     per this many seconds. ``redis_options`` go to ``redis.Redis``.
+
+    Sessions across hosts, as with :class:`~wsgi_sio.managers.redis_manager.RedisManager`:
+    ``relay``, ``advertise`` and ``relay_secret`` (see :class:`~wsgi_sio.managers.peers.Relaying`);
+    the directory's keys start with ``channel_prefix``.
     """
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, stream_name: str = "socket.io",
@@ -97,11 +102,15 @@ class RedisStreamsManager:
                  block_time: float = 5.0, requests_timeout: float = 5.0,
                  max_message_size: int = 1_000_000, max_pending: int = 10_000,
                  max_pending_bytes: int = 32_000_000, retry_max_delay: float = 5.0,
-                 drop_log_interval: float = 10.0, redis_options: dict[str, Any] | None = None) -> None:
+                 drop_log_interval: float = 10.0, redis_options: dict[str, Any] | None = None,
+                 relay: bool = True, advertise: str | None = None,
+                 relay_secret: str | bytes | None = None) -> None:
         if stream_count < 1:
             raise ValueError("stream_count must be at least 1")
         #: the sockets and rooms of this process
         self.local = InProcessManager()
+        #: sessions across hosts: the directory of processes and the relay's options
+        self.relaying = Relaying(relay, advertise, relay_secret)
         self.url = url
         self.stream_name = stream_name
         self.stream_count = stream_count
@@ -161,6 +170,7 @@ class RedisStreamsManager:
             self._want(name)
         runtime.spawn(self._listen)
         runtime.spawn(self.reader.run)
+        self.relaying.attach(self._pub, self.prefix, server)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the listener is subscribed and the reader knows where the stream ends
@@ -178,6 +188,7 @@ class RedisStreamsManager:
         self._closed = True
         if self.server is not None:
             self.writer.closed = self.reader.closed = True
+        self.relaying.close()
         self._pub.close()
 
     def stats(self) -> dict[str, int]:
