@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +104,11 @@ class Gunicorn(LiveServer):
         return "".join(self.output)
 
 
-def nginx_config(prefix: Path, port: int, upstreams: Sequence[str]) -> str:
-    """A plain round-robin proxy to ``upstreams`` (``host:port``) on 127.0.0.1:``port``,
-    passing WebSocket upgrades, with every file it writes under ``prefix``."""
+def nginx_main(prefix: Path, http: str) -> str:
+    """nginx's main configuration around ``http`` (the inside of its ``http`` block), with every
+    file it writes under ``prefix``."""
     # As root, nginx's workers would run as "nobody" and could not read pytest's 0700 tmp.
     user = "user root;\n" if os.geteuid() == 0 else ""
-    servers = "".join(f"        server {address};\n" for address in upstreams)
     temp = "".join(f"    {kind}_temp_path {prefix / kind};\n"
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""\
@@ -123,6 +122,16 @@ events {{
 http {{
     access_log off;
 {temp}
+{http}
+}}
+"""
+
+
+def nginx_config(prefix: Path, port: int, upstreams: Sequence[str]) -> str:
+    """A plain round-robin proxy to ``upstreams`` (``host:port``) on 127.0.0.1:``port``,
+    passing WebSocket upgrades, with every file it writes under ``prefix``."""
+    servers = "".join(f"        server {address};\n" for address in upstreams)
+    return nginx_main(prefix, f"""\
     upstream cluster {{
 {servers}    }}
     map $http_upgrade $connection_upgrade {{
@@ -136,7 +145,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             # long-polls wait up to the ping interval; websockets idle as long between pings
             proxy_read_timeout 120s;
@@ -145,8 +154,7 @@ http {{
             proxy_request_buffering off;
         }}
     }}
-}}
-"""
+""")
 
 
 class Nginx:
@@ -154,7 +162,8 @@ class Nginx:
     ``upstreams`` on a free port of 127.0.0.1; ``url`` once its worker has started. Skips the
     test when nginx is not installed (``make test`` installs it; CI=true fails on the skip)."""
 
-    def __init__(self, prefix: Path, upstreams: Sequence[str], attempts: int = 3) -> None:
+    def __init__(self, prefix: Path, upstreams: Sequence[str], attempts: int = 3,
+                 config: Callable[[Path, int], str] | None = None) -> None:
         if not NGINX.exists():
             pytest.skip(f"{NGINX} is not installed (make {NGINX} installs Debian's nginx-light)")
         self.prefix = Path(prefix)
@@ -163,7 +172,8 @@ class Nginx:
         for attempt in range(attempts):
             # free_port() can race with another process taking the port: try another one
             self.port = free_port()
-            (self.prefix / "nginx.conf").write_text(nginx_config(self.prefix, self.port, upstreams))
+            text = (config or (lambda p, port: nginx_config(p, port, upstreams)))(self.prefix, self.port)
+            (self.prefix / "nginx.conf").write_text(text)
             if self._start():
                 break
             if attempt == attempts - 1 or "Address already in use" not in "".join(self.output):
