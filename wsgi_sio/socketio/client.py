@@ -55,6 +55,7 @@ class Host(ServerAPI, Protocol):
     def find_namespace(self, name: str, auth: Any) -> NamespaceSpec | None: ...
     def dispatch_connect(self, socket: Namespace, spec: NamespaceSpec, auth: Any) -> Any: ...
     def handler_for(self, socket: Namespace, event: Any) -> Callable[..., Any] | None: ...
+    def error_handler_for(self, socket: Namespace) -> Callable[[Any, BaseException], Any] | None: ...
     def dispatch_disconnect(self, socket: Namespace, reason: str) -> None: ...
     def socket_connected(self, socket: Namespace) -> None: ...
     def recovery_extras(self, socket: Namespace) -> dict[str, Any]: ...
@@ -304,9 +305,17 @@ class Client:
             return
         try:
             result = handler(*args)
-        except Exception:
-            log.exception("handler for event %r on %s raised", event, packet.namespace)
-            return
+        except Exception as exc:
+            # Only here, past the fast path: the error hook may answer the ack.
+            on_error = self.server.error_handler_for(socket)
+            if on_error is None:
+                log.exception("handler for event %r on %s raised", event, packet.namespace)
+                return
+            try:
+                result = on_error(event, exc)
+            except Exception:
+                log.exception("error handler for event %r on %s raised", event, packet.namespace)
+                return
         if packet.id is not None and socket.state is CONNECTED:
             socket.send_packet(Packet(PacketType.ACK, packet.namespace, ack_arguments(result),
                                       packet.id))

@@ -200,6 +200,11 @@ class Namespace:
         """Override to receive events that have no ``on_<event>`` handler (ignored otherwise)."""
         return None
 
+    # on_error(self, event, exc): define it to handle what an event handler of this namespace
+    # raises; its return value answers the client's ack (see ``Server.error_handler_for``).
+    # Not defined here, so that the server knows whether a class has one; it is never the
+    # handler of a client's "error" event (that goes to ``Server.on("error")`` or catch_all).
+
     # -- facts --------------------------------------------------------------------------------
 
     @property

@@ -63,6 +63,8 @@ class Server:
         self._static: dict[str, NamespaceSpec] = {"/": NamespaceSpec(Namespace)}
         self._dynamic: list[tuple[NamespaceMatcher, NamespaceSpec]] = []
         self._connect_takes_auth: dict[Callable[..., Any], bool] = {}
+        self._error_handlers: dict[str, Callable[..., Any]] = {}
+        self._default_error_handler: Callable[..., Any] | None = None
         #: connection state recovery's options; None when off
         self.recovery = RecoveryOptions.from_config(connection_state_recovery)
         if self.recovery is not None:
@@ -112,6 +114,34 @@ class Server:
             spec.handlers[event] = fn
             return fn
         return register(handler) if handler is not None else register
+
+    def on_error(self, namespace: str = "/") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator, as Flask-SocketIO's: ``handler(socket, event, exc)`` runs when an event
+        handler of ``namespace`` raises; what it returns answers the client's ack (as an event
+        handler's return value does). A ``Namespace`` class may define ``on_error(event, exc)``
+        instead, which comes first."""
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self._error_handlers[namespace] = fn
+            return fn
+        return register
+
+    def on_error_default(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator, as Flask-SocketIO's: the error handler of every namespace that has none
+        of its own (see ``on_error``)."""
+        self._default_error_handler = handler
+        return handler
+
+    def error_handler_for(self, socket: Namespace) -> Callable[[Any, BaseException], Any] | None:
+        """What handles an exception raised by an event handler of ``socket``, called as
+        ``(event, exc)``: its class's ``on_error``, ``on_error(namespace)``'s, or
+        ``on_error_default``'s; None when nothing does (it is then logged, the ack unanswered)."""
+        method = getattr(socket, "on_error", None)
+        if method is not None and callable(method):
+            return method  # type: ignore[no-any-return]
+        fn = self._error_handlers.get(socket.namespace, self._default_error_handler)
+        if fn is None:
+            return None
+        return lambda event, exc: fn(socket, event, exc)
 
     def event(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """``@sio.event`` registers a function under its own name on ``/``."""
@@ -295,7 +325,7 @@ class Server:
         ``"*"`` function handler, or its ``catch_all``; None if nothing does."""
         name = str(event)
         method = getattr(socket, "on_" + name, None)
-        if method is not None and name not in ("connect", "disconnect") and callable(method):
+        if method is not None and name not in ("connect", "disconnect", "error") and callable(method):
             return method
         spec = self._static.get(socket.namespace)
         if spec is not None:
