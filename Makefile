@@ -10,7 +10,7 @@ REDIS    := /usr/bin/redis-server
 NGINX    := /usr/sbin/nginx
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test bench clean fuzz
+.PHONY: setup run test bench clean fuzz dist
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,12 @@ $(JSDIR)/node_modules/.installed: $(JSDIR)/package.json
 	touch $@
 
 # socket.io-client for Django's staticfiles ({% load wsgi_sio %}{% socketio_client %})
-$(DJSTATIC)/socket.io.min.js: $(DJJS)/package.json
-	cd $(DJJS) && npm install --no-audit --no-fund --loglevel=error
+$(DJSTATIC)/socket.io.min.js: $(DJJS)/package.json $(DJJS)/package-lock.json $(DJJS)/SHA256SUMS
+	cd $(DJJS) && npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(DJSTATIC)
 	cp $(DJJS)/node_modules/socket.io-client/dist/socket.io.min.js \
 	   $(DJJS)/node_modules/socket.io-client/dist/socket.io.min.js.map $(DJSTATIC)/
+	cd $(DJSTATIC) && sha256sum -c --quiet $(CURDIR)/$(DJJS)/SHA256SUMS
 
 # Debian's chromium for the browser tests (Playwright drives it; it downloads no browser)
 $(CHROMIUM):
@@ -67,6 +68,12 @@ run: setup
 # wsgi_sio against python-socketio (bench/README.md); `make bench BENCH_ARGS=--quick` for a smoke run
 bench: setup
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# dist/wsgi_sio-*.tar.gz and the wheel built from it, both with the client JavaScript (setup.py
+# checks it against wsgi_sio/django/js/SHA256SUMS): what `pip install` needs, no npm
+dist: $(VENV)/.installed $(DJSTATIC)/socket.io.min.js
+	rm -rf dist
+	$(PY) -m build --outdir dist .
 
 clean:
 	rm -rf $(VENV) $(JSDIR)/node_modules $(DJJS)/node_modules $(DJSTATIC)
