@@ -1,9 +1,10 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from wsgi_sio.django import get_server
+from wsgi_sio.django import get_server, user_room
 
 
 @login_required
@@ -22,4 +23,18 @@ def announce(request):
     server = get_server()
     for nsp in ("/echo", "/chat"):
         server.emit("announcement", message, namespace=nsp)
+    return redirect(request.POST.get("next") or "chat")
+
+
+@login_required
+@require_POST
+def notify(request):
+    """Reach a user, not a socket: every page that user has open, on every worker (with
+    REDIS_URL), gets the notice; other users get nothing."""
+    user = get_user_model().objects.filter(username=request.POST.get("username", "")).first()
+    text = request.POST.get("text", "").strip()
+    if user is None or not text:
+        return HttpResponseBadRequest("no such user, or an empty notice")
+    get_server().emit("notice", {"from": request.user.get_username(), "text": text},
+                      to=user_room(user), namespace="/chat")
     return redirect(request.POST.get("next") or "chat")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("chat/", chat_views.room, name="chat"),
     path("chat/<slug:room>/", chat_views.room, name="chat-room"),
     path("announce/", chat_views.announce, name="announce"),
+    path("notify/", chat_views.notify, name="notify"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -15,7 +15,8 @@ apps' ``sockets.py`` (or ``events.py``) modules, found at start-up::
             if not self.user.is_authenticated:
                 raise wsgi_sio.ConnectionRefused("log in first")
 
-Views emit through the same server: ``get_server().emit("news", data, namespace="/chat")``.
+Views emit through the same server: ``get_server().emit("news", data, namespace="/chat")``;
+``to=user_room(request.user)`` reaches every socket of one user.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from .request import Namespace, build_request, request_of
+from .rooms import user_room
 from .server import DjangoServer, build_server, get_server, namespace, on, register_namespace
 
 
@@ -50,4 +52,5 @@ __all__ = [
     "on",
     "register_namespace",
     "request_of",
+    "user_room",
 ]

@@ -22,6 +22,8 @@ import wsgi_sio
 from wsgi_sio.socketio import NamespaceMatcher
 
 from . import conf
+from .request import request_of
+from .rooms import user_room
 from .security import make_allow_request, origin_trusted
 from .session_check import SessionCheck
 
@@ -32,13 +34,28 @@ class DjangoServer(wsgi_sio.Server):
     """A ``wsgi_sio.Server`` that treats each handler call as Django treats a request, and
     ends the sockets of a login that ends (see :mod:`wsgi_sio.django.session_check`).
 
-    It uses the server's public extension points: ``run_handler``, ``socket_connected``,
+    Every socket of a logged-in user joins that user's room (``user_room(user)``, see
+    :mod:`.rooms`) before its connect handler runs.
+
+    It uses the server's public extension points: ``run_handler``, ``socket_connecting``,
+    ``socket_connected``,
     ``socket_disconnected``, and for connection state recovery ``recovery_extras`` and
     ``may_recover``: a recovered socket must still carry the login its session had."""
 
     def __init__(self, *, session_check_interval: float | None = 60, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session_check = SessionCheck(self, session_check_interval)
+
+    def socket_connecting(self, socket: wsgi_sio.Namespace) -> None:
+        super().socket_connecting(socket)
+        if not self.checks_sessions:
+            return
+        try:
+            user = getattr(request_of(socket), "user", None)
+            if user is not None and user.is_authenticated:
+                socket.join(user_room(user))
+        except Exception:
+            log.exception("cannot read the Django user of socket %s", socket.sid)
 
     def socket_connected(self, socket: wsgi_sio.Namespace) -> None:
         super().socket_connected(socket)

@@ -5,8 +5,8 @@ Per-connection work (decoding, dispatch of connects, events, acks and disconnect
 is the manager's. This module finds the handlers and runs them.
 
 Extension points, for integrations such as :mod:`wsgi_sio.django` (override in a subclass):
-``run_handler`` (around every unit of handler work), ``socket_connected`` (a socket has
-just connected) and ``socket_disconnected`` (a socket has left, before its disconnect
+``run_handler`` (around every unit of handler work), ``socket_connecting`` (before a
+socket's connect handler), ``socket_connected`` (a socket has just connected) and ``socket_disconnected`` (a socket has left, before its disconnect
 handler); with connection state recovery, ``recovery_extras`` (what of a socket's
 ``extras`` its kept session carries) and ``may_recover`` (a last check before a session is
 restored). Per-socket state of an integration goes in ``Namespace.extras``.
@@ -272,6 +272,12 @@ class Server:
         request."""
         return fn(*args)
 
+    def socket_connecting(self, socket: Namespace) -> None:
+        """Called for a new socket just before its connect handler, under ``run_handler``:
+        what it joins or emits is held until the CONNECT reply (and dropped if the connection
+        is refused). Does nothing; override it (call ``super()``): the Django integration
+        joins a logged-in user's socket to the user's room here."""
+
     def socket_connected(self, socket: Namespace) -> None:
         """Called once ``socket`` is connected (its CONNECT reply is out), in the connection's
         worker under ``run_handler``; not for refused sockets. Does nothing; override it (call
@@ -302,6 +308,7 @@ class Server:
     def dispatch_connect(self, socket: Namespace, spec: NamespaceSpec, auth: Any) -> Any:
         """Run the connect handler of ``socket`` (a function one if registered, else its
         ``on_connect``); what it returns (False refuses) or raises is the Client's to judge."""
+        self.socket_connecting(socket)
         fn = spec.handlers.get("connect")
         if fn is not None:
             return fn(socket, auth) if self._takes_auth(fn, 2) else fn(socket)
