@@ -5,6 +5,12 @@ Routing follows the reference server's ``verify()`` order: transport, origin, se
 the method (code 2), protocol version (code 5) and, for ``transport=websocket``, a real
 upgrade (code 3). Subclass it or pass callbacks to receive connections and messages; the
 Socket.IO server does the former.
+
+With ``allow_eio3``, a handshake whose ``EIO`` is anything but ``4`` (or missing) opens an
+Engine.IO v3 session, as the reference server's ``allowEIO3`` does (PROTOCOL-NOTES-WAVE2 §1):
+the session reverses the heartbeat, and its transports use the v3 framing of
+:mod:`~wsgi_sio.protocol.engineio3`. ``b64=1`` on the request that makes a transport says
+that the client cannot take raw binary on it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 
 from .. import runtime as runtime_mod
 from .. import runtime_choice
-from ..protocol import engineio
+from ..protocol import engineio, engineio3
 from ..protocol import session as states
 from ..protocol.errors import EngineIOError, HandshakeError
 from ..protocol.session import Session
@@ -59,7 +65,7 @@ class EngineServer:
                  cookie: str | None = None, allow_upgrades: bool = True,
                  transports: Iterable[str] = TRANSPORTS, upgrade_timeout: float = 10,
                  max_queue: int = 10_000, max_queue_bytes: int = 4_000_000,
-                 max_payload_packets: int = 10_000,
+                 max_payload_packets: int = 10_000, allow_eio3: bool = False,
                  async_mode: str | None = None,
                  allow_request: Callable[[dict[str, Any]], str | None] | None = None,
                  on_connect: Callable[[EngineSocket], Any] | None = None,
@@ -77,6 +83,8 @@ class EngineServer:
         self.max_queue = max_queue
         self.max_queue_bytes = max_queue_bytes
         self.max_payload_packets = max_payload_packets
+        #: serve Engine.IO v3 clients (socket.io-client 1.x/2.x) too
+        self.allow_eio3 = allow_eio3
         self.close_grace = 5.0
         self.async_mode = async_mode
         self.sockets: dict[str, EngineSocket] = {}
@@ -233,22 +241,27 @@ class EngineServer:
             return self.origins.preflight(environ, start_response)
         if method != "GET":
             return http.error(start_response, BAD_HANDSHAKE_METHOD, extra=cors)
-        if params.get("EIO") != "4":
+        if params.get("EIO") == "4":
+            protocol = 4
+        elif self.allow_eio3:
+            protocol = 3  # engine.io: any other value, or none, is v3
+        else:
             return http.error(start_response, UNSUPPORTED_PROTOCOL_VERSION, extra=cors)
+        binary = "b64" not in params
         if transport == "websocket":
-            return self._websocket_handshake(environ, start_response)
-        return self._polling_handshake(environ, start_response, cors)
+            return self._websocket_handshake(environ, start_response, protocol, binary)
+        return self._polling_handshake(environ, start_response, cors, protocol, binary)
 
     # -- handshake ----------------------------------------------------------------------------
 
     def _new_socket(self, transport: str, upgrades: list[str], environ: dict[str, Any],
-                    start_response: Callable[..., Any]) -> EngineSocket:
+                    start_response: Callable[..., Any], protocol: int = 4) -> EngineSocket:
         rt = self.runtime
         session = Session(self.router.new_sid(environ, start_response), transport, rt.monotonic(),
                           ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
                           max_payload=self.max_http_buffer_size, upgrades=upgrades,
                           max_queue=self.max_queue, max_queue_bytes=self.max_queue_bytes,
-                          upgrade_timeout=self.upgrade_timeout)
+                          upgrade_timeout=self.upgrade_timeout, protocol=protocol)
         kept = http.session_environ(environ, anonymous=self.origins.anonymous(environ),
                                     in_place=transport == "websocket")
         return EngineSocket(self, session, kept)
@@ -258,10 +271,12 @@ class EngineServer:
         sock.start()
 
     def _polling_handshake(self, environ: dict[str, Any], start_response: Callable[..., Any],
-                           cors: list[tuple[str, str]]) -> Iterable[bytes]:
+                           cors: list[tuple[str, str]], protocol: int = 4,
+                           binary: bool = True) -> Iterable[bytes]:
         upgrades = (["websocket"] if self.allow_upgrades and "websocket" in self.transports
                     and self.runtime.websocket_capable(start_response) else [])
-        sock = self._new_socket("polling", upgrades, environ, start_response)
+        sock = self._new_socket("polling", upgrades, environ, start_response, protocol)
+        sock.binary = binary
         try:
             self.handle_connect(sock)
         except RequestRefused as exc:
@@ -272,15 +287,23 @@ class EngineServer:
         headers = list(cors)
         if self.cookie:
             headers.append(("Set-Cookie", f"{self.cookie}={sock.sid}; Path=/; HttpOnly; SameSite=Lax"))
-        return self._payload_response(start_response, packets, headers)
+        return self._payload_response(start_response, packets, headers, sock)
 
     def _payload_response(self, start_response: Callable[..., Any], packets: list[engineio.Packet],
-                          headers: list[tuple[str, str]]) -> list[bytes]:
-        body = engineio.encode_payload(packets).encode()
+                          headers: list[tuple[str, str]], sock: EngineSocket) -> list[bytes]:
+        content_type = "text/plain; charset=UTF-8"
+        if sock.protocol == 4:
+            body = engineio.encode_payload(packets).encode()
+        elif sock.binary and engineio3.has_binary(packets):
+            # XHR2: raw binary only when the batch holds some (engine.io parser-v3)
+            body = engineio3.encode_binary_payload(packets)
+            content_type = engineio3.BINARY_CONTENT_TYPE
+        else:
+            body = engineio3.encode_payload(packets).encode()
         headers.append(("Cache-Control", "no-store"))
         if self.shutting_down and self.runtime.honours_connection_close:
             headers.append(("Connection", "close"))  # let a draining worker's pool empty
-        return http.respond(start_response, "200 OK", body, "text/plain; charset=UTF-8", headers)
+        return http.respond(start_response, "200 OK", body, content_type, headers)
 
     def _accept_websocket(self, environ: dict[str, Any],
                           start_response: Callable[..., Any]) -> tuple[WebSocketTransport | None, list[bytes] | None]:
@@ -301,12 +324,12 @@ class EngineServer:
             conn.handshake_sent()
         return WebSocketTransport(conn, self.runtime, self.max_http_buffer_size), None
 
-    def _websocket_handshake(self, environ: dict[str, Any],
-                             start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _websocket_handshake(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                             protocol: int = 4, binary: bool = True) -> Iterable[bytes]:
         ws, refusal = self._accept_websocket(environ, start_response)
         if ws is None:
             return refusal or []
-        sock = self._new_socket("websocket", [], environ, start_response)
+        sock = self._new_socket("websocket", [], environ, start_response, protocol)
         try:
             self.handle_connect(sock)
         except RequestRefused:
@@ -314,7 +337,7 @@ class EngineServer:
             ws.close(CloseCode.POLICY_VIOLATION, "forbidden")
             return []
         self._register(sock)
-        sock.attach_websocket(ws)
+        sock.attach_websocket(ws, binary)
         sock.serve_websocket(ws)
         return []
 
@@ -327,7 +350,7 @@ class EngineServer:
             return http.error(start_response, BAD_REQUEST, extra=cors)
         if sock.closed:
             self.forget(sock)
-        return self._payload_response(start_response, packets, list(cors))
+        return self._payload_response(start_response, packets, list(cors), sock)
 
     def _post(self, sock: EngineSocket, environ: dict[str, Any], start_response: Callable[..., Any],
               cors: list[tuple[str, str]]) -> Iterable[bytes]:
@@ -335,7 +358,9 @@ class EngineServer:
             sock.close(states.TRANSPORT_ERROR)
             return http.error(start_response, BAD_REQUEST, "Overlapping POST", extra=cors)
         try:
-            if environ.get("CONTENT_TYPE", "").startswith("application/octet-stream"):
+            content_type = environ.get("CONTENT_TYPE", "")
+            binary = sock.protocol == 3 and content_type == engineio3.BINARY_CONTENT_TYPE
+            if sock.protocol == 4 and content_type.startswith(engineio3.BINARY_CONTENT_TYPE):
                 # v4 polling carries binary as base64 text; a binary body is a v3 client.
                 # An error close, as for a bad payload: the session goes at once, so the next
                 # GET gets 400 "Session ID unknown" as with the reference server.
@@ -357,7 +382,7 @@ class EngineServer:
             except (ValueError, OSError):
                 return http.error(start_response, BAD_REQUEST, extra=cors)
             try:
-                sock.receive_payload(body, self.max_payload_packets)
+                sock.receive_payload(body, self.max_payload_packets, binary)
             except EngineIOError as exc:  # the session is closed
                 return http.error(start_response, BAD_REQUEST, str(exc), extra=cors)
             return http.respond(start_response, "200 OK", b"ok", "text/html; charset=UTF-8", cors)
@@ -368,7 +393,10 @@ class EngineServer:
 
     def _upgrade(self, sock: EngineSocket, params: dict[str, str], environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if params.get("EIO") != "4":
+        if sock.protocol == 3:
+            if params.get("EIO") == "4":
+                return http.error(start_response, BAD_REQUEST)  # not the session's revision
+        elif params.get("EIO") != "4":
             return http.error(start_response, UNSUPPORTED_PROTOCOL_VERSION)
         session = sock.session
         if not session.can_upgrade():
@@ -386,7 +414,7 @@ class EngineServer:
         ws, refusal = self._accept_websocket(environ, start_response)
         if ws is None:
             return refusal or []
-        sock.upgrade_to(ws)
+        sock.upgrade_to(ws, "b64" not in params)
         return []
 
 

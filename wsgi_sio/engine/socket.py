@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..protocol import engineio3
 from ..protocol import session as states
 from ..protocol import websocket as wsproto
 from ..protocol.engineio import Packet, PacketType, decode_payload, encode_packet
@@ -61,6 +62,20 @@ def _frame(packet: Packet) -> bytes:
     return wire
 
 
+def _frame_v3(packet: Packet) -> bytes:
+    """For an Engine.IO v3 client: text as v4 (shared), a binary message as ``0x04`` + data."""
+    if type(packet.data) is str or packet.data is None:
+        return _frame(packet)
+    return _encode_message(engineio3.encode_frame(packet))
+
+
+def _frame_v3_base64(packet: Packet) -> bytes:
+    """For an Engine.IO v3 client that asked for ``b64=1``: binary as ``b4<base64>`` text."""
+    if type(packet.data) is str or packet.data is None:
+        return _frame(packet)
+    return _encode_message(engineio3.encode_frame(packet, binary=False))
+
+
 class EngineSocket:
     """A connected Engine.IO client. ``sid``, ``environ`` and ``transport`` are public."""
 
@@ -68,6 +83,7 @@ class EngineSocket:
     __slots__ = (
         "_alarm",
         "_flush_due",
+        "_framer",
         "_holding",
         "_lock",
         "_noop_pending",
@@ -78,6 +94,7 @@ class EngineSocket:
         "_rx",
         "_rx_pos",
         "_timer",
+        "binary",
         "closed",
         "context",
         "environ",
@@ -117,6 +134,15 @@ class EngineSocket:
         self._rx_pos = 0
         #: free for the layer above (the Socket.IO server keeps its client state here)
         self.context: Any = None
+        #: how a packet becomes a WebSocket frame (v3 clients frame binary differently)
+        self._framer: Callable[[Packet], bytes] = _frame
+        #: v3 only: the current transport takes raw binary (the client did not ask ``b64=1``)
+        self.binary = True
+
+    @property
+    def protocol(self) -> int:
+        """The Engine.IO revision of the client: 4, or 3 (socket.io-client 1.x/2.x)."""
+        return self.session.protocol
 
     @property
     def transport(self) -> str:
@@ -206,10 +232,11 @@ class EngineSocket:
         with self._lock:
             packets = self.session.drain()
         if packets:
+            frame = self._framer
             if len(packets) == 1:
-                ws.write(_frame(packets[0]))
+                ws.write(frame(packets[0]))
             else:
-                ws.write(b"".join([_frame(p) for p in packets]))
+                ws.write(b"".join([frame(p) for p in packets]))
 
     def take_outgoing(self) -> list[Packet]:
         with self._lock:
@@ -223,11 +250,17 @@ class EngineSocket:
         self._rx_pos = 0
         self._apply_received()
 
-    def receive_payload(self, body: bytes, max_packets: int) -> None:
+    def receive_payload(self, body: bytes, max_packets: int, binary: bool = False) -> None:
         """Apply a polling POST's body. A body that is not a valid payload closes the session
-        (a parse error: the client is not told) and raises ``EngineIOError`` saying why."""
+        (a parse error: the client is not told) and raises ``EngineIOError`` saying why.
+
+        ``binary``: a v3 client's XHR2 binary payload (``application/octet-stream``)."""
         try:
-            packets = decode_payload(body.decode("utf-8"), max_packets)
+            if self.session.protocol == 3:
+                packets = (engineio3.decode_binary_payload(body, max_packets) if binary
+                           else engineio3.decode_payload(body.decode("utf-8"), max_packets))
+            else:
+                packets = decode_payload(body.decode("utf-8"), max_packets)
         except (UnicodeDecodeError, EngineIOError) as exc:
             log.info("closing Engine.IO session %s: %s", self.sid, exc)
             self.close(states.PARSE_ERROR, notify_client=False)
@@ -267,6 +300,8 @@ class EngineSocket:
                 return
             if packet.type is PacketType.PONG:
                 self._arm()
+            elif packet.type is PacketType.PING:
+                self.flush()  # a v3 client's ping: the session queued the pong
         self._rx = None
 
     def run_in_order(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -479,19 +514,21 @@ class EngineSocket:
     def end_post(self) -> None:
         self._post_active = False
 
-    def upgrade_to(self, ws: WebSocketTransport) -> None:
+    def upgrade_to(self, ws: WebSocketTransport, binary: bool = True) -> None:
         """Probe ``ws`` (the upgrade of the spec) and, once the client sends ``5``, serve the
         session over it until it ends; runs in the upgrade request's greenlet.
 
         Polling goes on meanwhile. The probe ends with the client's ``5``, anything else on
         ``ws`` (abandoned: polling goes on, ``ws`` is closed), the connection's end, or
-        ``upgrade_timeout`` (see ``_on_timer``).
+        ``upgrade_timeout`` (see ``_on_timer``). ``binary``: as for ``attach_websocket``.
         """
+        if self.session.protocol == 3:
+            ws.decode_packet = engineio3.decode_frame
         self.session.begin_upgrade(self.runtime.monotonic())
         self.probing = ws
         self._arm()
         try:
-            rest = self._probe(ws)
+            rest = self._probe(ws, binary)
         except (ConnectionGone, WebSocketError, EngineIOError) as exc:
             self.session.abort_upgrade()
             if isinstance(exc, WebSocketError):
@@ -506,7 +543,7 @@ class EngineSocket:
             self.receive(rest)  # what came in the same read as the ``5`` is the session's now
         self.serve_websocket(ws)
 
-    def _probe(self, ws: WebSocketTransport) -> list[Packet] | None:
+    def _probe(self, ws: WebSocketTransport, binary: bool) -> list[Packet] | None:
         """Read the probing transport until the upgrade completes: the packets read after the
         ``5``, or None when the probe was abandoned."""
         while True:
@@ -517,13 +554,20 @@ class EngineSocket:
                     ws.write(_frame(outcome.packet))
                     self.end_poll_with_noop()
                 elif type(outcome) is Upgraded:
-                    self.attach_websocket(ws)
+                    self.attach_websocket(ws, binary)
                     return packets[i + 1:]
                 else:
                     return None
 
-    def attach_websocket(self, ws: WebSocketTransport) -> None:
-        """Make ``ws`` the transport (a direct WebSocket session, or a completed upgrade)."""
+    def attach_websocket(self, ws: WebSocketTransport, binary: bool = True) -> None:
+        """Make ``ws`` the transport (a direct WebSocket session, or a completed upgrade).
+
+        ``binary``: for a v3 client, whether it takes binary frames (False: it asked
+        ``b64=1`` on this WebSocket's URL)."""
+        if self.session.protocol == 3:
+            ws.decode_packet = engineio3.decode_frame
+            self.binary = binary
+            self._framer = _frame_v3 if binary else _frame_v3_base64
         self.ws = ws
         ws.on_broken = self._transport_broken
         self.probing = None

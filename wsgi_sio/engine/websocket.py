@@ -54,6 +54,7 @@ class WebSocketTransport:
         "_writer",
         "closed",
         "conn",
+        "decode_packet",
         "decoder",
         "max_backlog",
         "on_broken",
@@ -66,6 +67,8 @@ class WebSocketTransport:
         self.conn = conn
         self.runtime = runtime
         self.decoder = wsproto.FrameDecoder(max_message_size=max_message_size)
+        #: how a message becomes an Engine.IO packet (the v3 framing for a v3 session)
+        self.decode_packet: Callable[[str | bytes], engineio.Packet] = engineio.decode_packet
         self.max_backlog = max_backlog
         self.closed = False
         #: called with the reason when the connection breaks (set by the session it serves;
@@ -179,7 +182,7 @@ class WebSocketTransport:
         Raises ``ConnectionGone`` when the client goes away, ``WebSocketError`` for a framing
         error (the caller closes with its code) and ``EngineIOError`` for a bad packet.
         """
-        return self.read_messages(engineio.decode_packet)
+        return self.read_messages(self.decode_packet)
 
     def read_messages(self, decode: Any = None) -> list[Any]:
         """Block for the next batch of WebSocket messages (``str`` or ``bytes``).

@@ -14,6 +14,10 @@ in ``outgoing``. Timers are deadlines the caller asks for (``deadline``) and rep
   ping it never fetched, so a polling client that POSTs but never GETs times out after
   ``ping_interval + ping_timeout`` however many pongs it sends blindly.
   A ``ping`` from the client is the v3 direction and ends the session (``transport error``).
+* Engine.IO v3 sessions (``protocol=3``, PROTOCOL-NOTES-WAVE2 §1) reverse the heartbeat: the
+  client pings and the server answers ``pong`` at once; the server never pings, and ends the
+  session (``ping timeout``) when no ping came within ``ping_interval + ping_timeout`` of the
+  open or of the last ping. A ``pong`` from a v3 client ends it (``transport error``).
 * ``close`` from the client ends the session (``transport close``); a ``message`` is delivered;
   ``upgrade`` and ``noop`` are only valid on a probing transport (see ``probe``).
 * Upgrade ("Upgrade"): only a polling session that is not already upgrading may start one.
@@ -82,6 +86,7 @@ class ProbeAborted:
 ProbeOutcome = ProbeReply | Upgraded | ProbeAborted
 
 _PING = Packet(PacketType.PING)
+_PONG = Packet(PacketType.PONG)
 _PONG_PROBE = Packet(PacketType.PONG, "probe")
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
@@ -109,6 +114,7 @@ class Session:
         "outgoing",
         "ping_interval",
         "ping_timeout",
+        "protocol",
         "queued_bytes",
         "sid",
         "state",
@@ -121,8 +127,11 @@ class Session:
     def __init__(self, sid: str, transport: str, now: float, *, ping_interval: float = 25.0,
                  ping_timeout: float = 20.0, max_payload: int = 1_000_000,
                  upgrades: Iterable[str] = (), max_queue: int = 10_000,
-                 max_queue_bytes: int = 4_000_000, upgrade_timeout: float = 10.0) -> None:
+                 max_queue_bytes: int = 4_000_000, upgrade_timeout: float = 10.0,
+                 protocol: int = 4) -> None:
         self.sid = sid
+        #: the Engine.IO revision the client speaks: 4, or 3 for socket.io-client 1.x/2.x
+        self.protocol = protocol
         self.transport = transport
         self.state = OPEN
         self.ping_interval = ping_interval
@@ -139,7 +148,8 @@ class Session:
         self.outgoing: list[Packet] = []
         self._awaiting_pong = False
         self._ping_fetched = False
-        self.deadline = now + ping_interval
+        # v4: when to ping; v3: by when the client's first ping must come
+        self.deadline = now + ping_interval + (ping_timeout if protocol == 3 else 0)
         self.outgoing.append(Packet(PacketType.OPEN, self.handshake()))
 
     # -- what the server says ---------------------------------------------------------------
@@ -218,6 +228,9 @@ class Session:
         ptype = packet.type
         if ptype is PacketType.MESSAGE:
             return packet.data if packet.data is not None else ""
+        if self.protocol == 3:
+            self._receive_v3(ptype, now)
+            return None
         if ptype is PacketType.PONG:
             if self._awaiting_pong and self._ping_fetched:
                 self._awaiting_pong = False
@@ -230,6 +243,15 @@ class Session:
         self.close(TRANSPORT_ERROR, notify_client=False)
         return None
 
+    def _receive_v3(self, ptype: PacketType, now: float) -> None:
+        if ptype is PacketType.PING:
+            self.deadline = now + self.ping_interval + self.ping_timeout
+            self.send(_PONG)
+        elif ptype is PacketType.CLOSE:
+            self.close(TRANSPORT_CLOSE, notify_client=False)
+        else:  # PONG is the v4 direction; OPEN, UPGRADE and NOOP are never valid here
+            self.close(TRANSPORT_ERROR, notify_client=False)
+
     # -- timers -----------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
@@ -240,7 +262,7 @@ class Session:
             self.abort_upgrade()
         if self.deadline is None or now < self.deadline:
             return
-        if self._awaiting_pong:
+        if self._awaiting_pong or self.protocol == 3:
             self.close(PING_TIMEOUT, notify_client=False)
             return
         self._awaiting_pong = True
@@ -249,16 +271,18 @@ class Session:
         self.send(_PING)
 
     def pong_overdue(self, now: float) -> bool:
-        """A ping went unanswered for ``ping_timeout``: the next ``tick`` ends the session."""
-        return self.state is not CLOSED and self._awaiting_pong and now >= self.deadline
+        """A ping went unanswered for ``ping_timeout`` (v3: the client's ping is late): the
+        next ``tick`` ends the session."""
+        return (self.state is not CLOSED and (self._awaiting_pong or self.protocol == 3)
+                and now >= self.deadline)
 
     def wait_for_pong(self, now: float) -> None:
-        """Give the client one more ``ping_timeout`` for the pong.
+        """Give the client one more ``ping_timeout`` for the pong (v3: for its ping).
 
         For a server that could not read the pong in time because it was busy: the client is
         not to blame, and is timed out only if the pong still does not come.
         """
-        if self._awaiting_pong:
+        if self._awaiting_pong or self.protocol == 3:
             self.deadline = now + self.ping_timeout
 
     def next_deadline(self) -> float | None:
