@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from .reloading import reexec_if_serving
+
+# runserver_sio: gevent's patching before any models.py is imported (see reloading.py)
+reexec_if_serving()
+
 
 class WsgiSioConfig(AppConfig):
     name = "wsgi_sio.django"

@@ -21,7 +21,6 @@ import signal
 import sys
 from typing import Any
 
-from django.apps import apps
 from django.db import connections
 from django.utils import autoreload
 
@@ -30,50 +29,15 @@ from wsgi_sio.cli import add_deadline_arguments
 from wsgi_sio.middleware import SocketIOMiddleware
 
 from ... import conf
+from ...reloading import reexec_patched, staticfiles_installed
 from ...server import get_server
 
-if apps.is_installed("django.contrib.staticfiles"):
+if staticfiles_installed():
     from django.contrib.staticfiles.management.commands.runserver import Command as BaseCommand
 else:  # pragma: no cover - projects without staticfiles
     from django.core.management.commands.runserver import Command as BaseCommand  # type: ignore[assignment]
 
 log = logging.getLogger("wsgi_sio")
-
-# Run as ``python -c`` by the re-executed interpreter: patch, then run the original main
-# (manage.py or django-admin as a script, ``python -m django`` as a module) as __main__.
-_PATCHED_MAIN = (
-    "import os, runpy, sys\n"
-    "from wsgi_sio import green\n"
-    "green.patch_all()\n"
-    "kind, target = sys.argv[1:3]\n"
-    "sys.argv = sys.argv[3:]\n"
-    "if kind == 'module':\n"
-    "    sys.path[0] = os.getcwd()\n"
-    "    runpy.run_module(target, run_name='__main__', alter_sys=True)\n"
-    "else:\n"
-    "    sys.path[0] = os.path.dirname(os.path.abspath(target))\n"
-    "    runpy.run_path(target, run_name='__main__')\n"
-)
-
-
-def reexec_patched() -> None:
-    """Replace this process by the same command line with gevent's patching done first."""
-    import __main__
-
-    spec = getattr(__main__, "__spec__", None)
-    if spec is not None:
-        name = spec.parent if spec.name.endswith("__main__") and spec.parent else spec.name
-        target = ["module", name]
-    elif os.path.exists(sys.argv[0]):
-        target = ["script", sys.argv[0]]
-    else:
-        return  # an interpreter we cannot re-create: serve unpatched (handlers block more)
-    options = [f"-W{o}" for o in sys.warnoptions]
-    options += [f"-X{k}" if v is True else f"-X{k}={v}" for k, v in sys._xoptions.items()]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, *options, "-c", _PATCHED_MAIN, *target, *sys.argv])
-
 
 class Command(BaseCommand):
     help = ("Starts a lightweight web server on gevent for development, serving the site, "
