@@ -8,6 +8,7 @@ Everything has a default, so a project needs no ``WSGI_SIO`` at all. Keys are th
         "PING_INTERVAL": 25, "PING_TIMEOUT": 20, "CONNECT_TIMEOUT": 45,
         "MAX_HTTP_BUFFER_SIZE": 1_000_000,
         "CONNECTION_STATE_RECOVERY": None,   # e.g. {"max_disconnection_duration": 120}
+        "ALLOW_EIO3": False,            # also serve socket.io-client 1.x/2.x (Engine.IO v3)
         "CORS_ALLOWED_ORIGINS": None,   # None: Django's rules (own origin + CSRF_TRUSTED_ORIGINS)
         "CHECK_REQUEST": True,          # ALLOWED_HOSTS / Origin checks on every request
         "MANAGER": None,                # a manager instance or dotted path (e.g. Redis)
@@ -42,6 +43,7 @@ SERVER_OPTIONS: dict[str, Any] = {
     "MAX_QUEUE_BYTES": 4_000_000,
     "MAX_PAYLOAD_PACKETS": 10_000,
     "CONNECTION_STATE_RECOVERY": None,
+    "ALLOW_EIO3": False,
 }
 
 
