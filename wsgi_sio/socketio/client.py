@@ -13,6 +13,13 @@ them (``run_handler``), and is told when a socket connects and disconnects.
 Connection state recovery (see :mod:`wsgi_sio.managers.recovery`) happens here too: a
 namespace closed for a recoverable reason leaves its session with the manager, and a CONNECT
 whose auth carries ``pid`` and ``offset`` strings may take it back (:meth:`Client._recover`).
+
+A client over Engine.IO v3 (socket.io-client 1.x/2.x) speaks Socket.IO protocol v4, which
+differs from v5 only around connections (PROTOCOL-NOTES-WAVE2 §1; socket.io's ``client.ts``,
+``socket.ts``, ``namespace.ts``, search ``protocol === 3``): the server connects it to ``/``
+unasked; its CONNECT names ``/nsp?query`` (the query is the auth); the reply carries no data;
+its socket id is the engine sid (``/nsp#<engine sid>`` off ``/``); a refusal's data is a
+string (or the refusal's data); it cannot recover a session.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
 from ..engine.server import EngineServer
 from ..engine.socket import EngineSocket
@@ -65,7 +73,7 @@ class Host(ServerAPI, Protocol):
 class Client:
     """The Socket.IO side of one Engine.IO connection: its decoder and its namespaces."""
 
-    __slots__ = ("decoder", "server", "sock", "sockets")
+    __slots__ = ("decoder", "legacy", "server", "sock", "sockets")
 
     def __init__(self, server: Host, sock: EngineSocket) -> None:
         self.server = server
@@ -73,6 +81,8 @@ class Client:
         self.decoder = Decoder(max_attachments=server.max_attachments)
         #: namespace -> its socket, or CONNECTING while on_connect decides
         self.sockets: dict[str, Namespace | SocketState] = {}
+        #: Socket.IO protocol v4 over Engine.IO v3 (socket.io-client 1.x/2.x)
+        self.legacy = sock.protocol == 3
 
     # -- Engine.IO events (reading greenlet) --------------------------------------------------
 
@@ -81,6 +91,11 @@ class Client:
         sock = self.sock
         sock.set_alarm(sock.runtime.monotonic() + self.server.connect_timeout,
                        Client.connect_timed_out, self)
+        if self.legacy:
+            # protocol v4: every client is on "/" without asking (socket.io index.ts
+            # ``onconnection``: ``client.connect("/")``, auth {})
+            self.sockets["/"] = CONNECTING
+            sock.run_in_order(self.server.run_handler, self._connect, Packet(PacketType.CONNECT, "/", {}))
 
     def connect_timed_out(self) -> None:
         if not self.sockets and not self.sock.closed:
@@ -103,6 +118,12 @@ class Client:
         current = self.sockets.get(nsp)
         server = self.server
         if ptype is PacketType.CONNECT:
+            if self.legacy:
+                packet = _legacy_connect(packet)
+                nsp = packet.namespace
+                current = self.sockets.get(nsp)
+                if current is not None and nsp == "/":
+                    return  # it is connected to "/" already (see ``opened``)
             if current is not None:
                 return self._protocol_violation(f"second CONNECT for {nsp}")
             self.sockets[nsp] = CONNECTING
@@ -142,7 +163,8 @@ class Client:
         if self.sockets.get(socket.namespace) is socket:
             del self.sockets[socket.namespace]
         server = self.server
-        if was_connected and server.recovery is not None and reason in RECOVERABLE_REASONS:
+        if (was_connected and server.recovery is not None and reason in RECOVERABLE_REASONS
+                and not self.legacy):
             self._persist(socket)
         server.manager.remove(socket)
         socket.fail_acks()
@@ -176,14 +198,19 @@ class Client:
         spec = server.find_namespace(nsp, auth)
         if spec is None:
             self.sockets.pop(nsp, None)
-            self._reply(Packet(PacketType.CONNECT_ERROR, nsp, {"message": "Invalid namespace"}))
+            self._reply(Packet(PacketType.CONNECT_ERROR, nsp,
+                               "Invalid namespace" if self.legacy else {"message": "Invalid namespace"}))
             return
-        recovery = server.recovery
+        recovery = None if self.legacy else server.recovery
         recovered = self._recover(spec, nsp, auth) if recovery is not None else None
         if recovered is not None:
             socket, missed = recovered
         else:
-            socket, missed = spec.cls(server, self, nsp, new_token(), auth), []
+            if self.legacy:  # the id socket.io-client 2.x derives (manager.js ``generateId``)
+                sid = sock.sid if nsp == "/" else f"{nsp}#{sock.sid}"
+            else:
+                sid = new_token()
+            socket, missed = spec.cls(server, self, nsp, sid, auth), []
             if recovery is not None:
                 socket.pid = new_pid()
             server.manager.add(socket)
@@ -203,7 +230,8 @@ class Client:
             server.manager.remove(socket)
             self.sockets.pop(nsp, None)
             if refusal is not None:
-                self._reply(Packet(PacketType.CONNECT_ERROR, nsp, refusal))
+                self._reply(Packet(PacketType.CONNECT_ERROR, nsp,
+                                   _legacy_refusal(refusal) if self.legacy else refusal))
             return
         if socket.state is DISCONNECTED:
             # on_connect called self.disconnect(): as the Node server does, the client learns
@@ -286,7 +314,9 @@ class Client:
         for packet in missed:
             self.sock.send_packets(to_engine_packets(packet))
 
-    def _connect_reply(self, socket: Namespace) -> dict[str, Any]:
+    def _connect_reply(self, socket: Namespace) -> dict[str, Any] | None:
+        if self.legacy:
+            return None  # protocol v4: a bare CONNECT
         if socket.pid is None:
             return {"sid": socket.sid}
         return {"sid": socket.sid, "pid": socket.pid}
@@ -335,6 +365,23 @@ class Client:
         socket = self.sockets.get(nsp)
         if isinstance(socket, Namespace):
             self.close_namespace(socket, "client namespace disconnect")
+
+
+def _legacy_connect(packet: Packet) -> Packet:
+    """A protocol v4 CONNECT: ``/nsp?a=1`` names the namespace and its auth (socket.io
+    client.ts ``_parseNamespace``: the query's strings, the last of a repeated key)."""
+    path, _, query = packet.namespace.partition("?")
+    auth = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
+    return Packet(PacketType.CONNECT, path or "/", auth)
+
+
+def _legacy_refusal(refusal: dict[str, Any]) -> str | dict[str, Any]:
+    """A refusal as protocol v4 words it: its data if any (JavaScript ``err.data ||
+    err.message``), else the message, as a JSON string (socket.io namespace.ts)."""
+    data = refusal.get("data")
+    if isinstance(data, dict) or (isinstance(data, str) and data):
+        return data
+    return str(refusal.get("message", ""))
 
 
 class SocketIOEngine(EngineServer):
