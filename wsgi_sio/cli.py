@@ -46,6 +46,38 @@ def add_deadline_arguments(parser: argparse.ArgumentParser) -> None:
                              "first read of it (default %(default)s; 0 for no limit)")
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class NotShownYet(logging.Filter):
+    """For the root handler: drop a record that a handler of a logger on its way up already
+    wrote. Django's ``django`` logger has a console handler of its own and propagates, so
+    without this every ``Not Found: /favicon.ico`` would be printed twice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger.parent is not None:   # the root has no parent
+            if logger.handlers:
+                return False
+            if not logger.propagate:
+                return True
+            logger = logger.parent
+        return True
+
+
+def configure_logging(level: str | None = None) -> None:
+    """One stderr handler on the root logger (if the root has none yet), that prints each
+    record once; ``level``: of the root (``python -m wsgi_sio --log-level``)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.addFilter(NotShownYet())
+        root.addHandler(handler)
+    if level is not None:
+        root.setLevel(level.upper())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m wsgi_sio", description=__doc__.splitlines()[0])
     parser.add_argument("app", help="the WSGI application, as module:attribute")
@@ -81,7 +113,7 @@ def _serve(args: argparse.Namespace, *, host: str = "", port: int = 0, listener:
     ``listener``, and leaves saying where to the master)."""
     from . import green
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
     sys.path.insert(0, os.getcwd())
     app = load_app(args.app)
     extra: dict[str, Any] = {} if announce else {"on_listening": lambda host, port: None}

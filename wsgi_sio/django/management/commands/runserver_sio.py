@@ -25,7 +25,7 @@ from django.db import connections
 from django.utils import autoreload
 
 from wsgi_sio import green
-from wsgi_sio.cli import add_deadline_arguments
+from wsgi_sio.cli import add_deadline_arguments, configure_logging
 from wsgi_sio.middleware import SocketIOMiddleware
 
 from ... import conf
@@ -79,7 +79,7 @@ class Command(BaseCommand):
         for conn in connections.all(initialized_only=True):
             conn.close()
         handler = self.get_handler(*args, **options)
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging()
         log.setLevel(self.options["LOG_LEVEL"])
         listening = False
 
