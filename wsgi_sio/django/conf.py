@@ -60,12 +60,27 @@ def _debug_defaults(debug: bool) -> dict[str, Any]:
     }
 
 
+def defaults() -> dict[str, Any]:
+    """Every known key with its default (for the current DEBUG)."""
+    return {**SERVER_OPTIONS, **_debug_defaults(bool(settings.DEBUG))}
+
+
+def get_option(key: str) -> Any:
+    """One option, without checking the others: for what runs while Django starts (app
+    discovery), so that a mistake elsewhere in ``WSGI_SIO`` reaches the system checks
+    (wsgi_sio.django.checks) instead of failing ``django.setup()``."""
+    user = getattr(settings, "WSGI_SIO", None)
+    if isinstance(user, dict) and key in user:
+        return user[key]
+    return defaults()[key]
+
+
 def get_options() -> dict[str, Any]:
     """The effective options: defaults, overridden by ``settings.WSGI_SIO``."""
     user = getattr(settings, "WSGI_SIO", None) or {}
     if not isinstance(user, dict):
         raise ImproperlyConfigured("WSGI_SIO must be a dict")
-    options = {**SERVER_OPTIONS, **_debug_defaults(bool(settings.DEBUG))}
+    options = defaults()
     unknown = sorted(set(user) - set(options))
     if unknown:
         raise ImproperlyConfigured(f"unknown WSGI_SIO keys: {', '.join(unknown)}; "

@@ -11,4 +11,4 @@ from . import conf
 
 def autodiscover() -> None:
     """Import every app's discovery modules (``WSGI_SIO["DISCOVER_MODULES"]``); idempotent."""
-    autodiscover_modules(*conf.get_options()["DISCOVER_MODULES"])
+    autodiscover_modules(*conf.get_option("DISCOVER_MODULES"))
