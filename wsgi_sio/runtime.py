@@ -99,6 +99,16 @@ def own_route() -> Route:
     return Route(HOST_ID, worker_tag())
 
 
+_handler_sink = threading.local()
+
+
+def send_handler_work_to(sink: Callable[[Callable[[], Any]], None] | None) -> None:
+    """From now on, handler work that the calling thread would start a worker for is handed
+    to ``sink(work)`` instead (None: workers again). For :mod:`wsgi_sio.testing`, which runs
+    handlers on the test's own thread (Django's TestCase: its transaction and connection)."""
+    _handler_sink.sink = sink
+
+
 class Runtime:
     """Threads: the fallback for servers that are not gevent (long-polling only).
 
@@ -131,6 +141,15 @@ class Runtime:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    def spawn_handlers(self, work: Callable[[], Any]) -> None:
+        """Start the worker that runs a connection's queued handlers (see engine.ordered);
+        a thread that called :func:`send_handler_work_to` hands ``work`` to its sink."""
+        sink = getattr(_handler_sink, "sink", None)
+        if sink is not None:
+            sink(work)
+        else:
+            self.spawn(work)
 
     def spawn_task(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Like ``spawn``, for a task that may have to be stopped with ``kill``."""

@@ -16,19 +16,32 @@ ALLOWED_HOSTS / Origin checks, ``self.request`` and the session cookie are all e
 
 A reader thread keeps a GET pending, as a real client does, and answers the server's pings;
 what the server sends is kept until you read it. Events the server emits with a callback are
-acknowledged at once, with no arguments. Handlers run concurrently with the test, so
-wait for what you expect with ``call`` (the ack comes after everything the handler emitted
-before returning) or ``wait_for``; ``get_received`` returns what has arrived so far.
+acknowledged at once, with no arguments. Wait for what you expect with ``call`` (the ack
+comes after everything the handler emitted before returning) or ``wait_for`` (which takes
+the event it returns: ``get_received`` will not return it again); ``get_received`` returns
+what has arrived so far.
+
+Where the handlers run. Inside a database transaction of the test's thread (Django's
+``TestCase``, pytest-django's ``django_db`` without ``transaction=True``) they run on the
+test's own thread, with its connection and transaction, in the order sent: each method that
+talks to the server (``emit``, ``call``, ``connect``, ``disconnect``, ``wait_for``,
+``get_received``) runs the handler work that is due before it returns. Otherwise (or with
+``inline=False``) they run in the server's own workers, concurrently with the test, as in
+production: then a test that uses the database needs ``TransactionTestCase``
+(``django_db(transaction=True)``).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import runtime
 from .protocol import engineio
 from .protocol.errors import ProtocolError
 from .protocol.socketio import Decoder, Packet, PacketType, encode
@@ -61,12 +74,14 @@ class SocketIOTestClient:
     ``headers``: extra request headers, e.g. ``{"Origin": "https://evil.example"}``.
     ``user``: a Django user to log in; its session cookie goes with every request.
     ``cookies``: more cookies. ``timeout``: how long the waiting methods wait, in seconds.
+    ``inline``: run the handlers on this thread (see the module's doc); by default, when a
+    Django database transaction is open on it (``TestCase``).
     """
 
     def __init__(self, app: Callable[..., Any], namespace: str = "/", *, auth: Any = None,
                  headers: dict[str, str] | None = None, user: Any = None,
                  cookies: dict[str, str] | None = None, path: str = "/socket.io/",
-                 connect: bool = True, timeout: float = 5.0) -> None:
+                 connect: bool = True, timeout: float = 5.0, inline: bool | None = None) -> None:
         self.app = app
         self.namespace = namespace
         self.path = "/" + path.strip("/") + "/"
@@ -83,6 +98,9 @@ class SocketIOTestClient:
         self._closed = False
         self._decoder = Decoder(max_attachments=1000)
         self._reader: threading.Thread | None = None
+        self._pump: _Pump | None = None
+        if inline if inline is not None else _django_in_transaction():
+            self._pump = _Pump.join(self._cond)
         self._open()
         if connect:
             self.connect(namespace, auth)
@@ -147,10 +165,14 @@ class SocketIOTestClient:
                 pass  # the server had already closed the connection
         if self._reader is not None:
             self._reader.join(self.timeout)
+        self._run_pending()  # the disconnect handlers
         with self._cond:
             self._closed = True
             self.sids.clear()
             self._cond.notify_all()
+        if self._pump is not None:
+            self._pump.leave(self._cond)
+            self._pump = None
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait for the server to end the connection; True once it has."""
@@ -199,6 +221,7 @@ class SocketIOTestClient:
         Each is ``{"name": event, "args": [...], "namespace": namespace}``.
         """
         nsp = namespace or self.namespace
+        self._run_pending()
         with self._cond:
             taken = [e for e in self._received if e["namespace"] == nsp]
             self._received = [e for e in self._received if e["namespace"] != nsp]
@@ -206,7 +229,9 @@ class SocketIOTestClient:
 
     def wait_for(self, event: str, namespace: str | None = None,
                  timeout: float | None = None) -> list[Any]:
-        """Wait for the next ``event`` in ``namespace`` and return its arguments (consumed)."""
+        """Wait for the next ``event`` in ``namespace`` and return its arguments.
+
+        The event is consumed: ``get_received`` does not return it any more."""
         nsp = namespace or self.namespace
 
         def find() -> list[Any] | None:
@@ -237,11 +262,14 @@ class SocketIOTestClient:
         with self._writing:
             res = self._app().post(self._url(), body.encode(),
                                    content_type="text/plain;charset=UTF-8", expect_errors=True)
+        self._run_pending()
         if res.status_int != 200:
             raise ConnectError(f"POST refused: {res.status}", _json_or_text(res.text))
 
     def _read(self) -> None:
         """The pending GET of a polling client, until the connection ends."""
+        if self._pump is not None:  # an ack it posts may queue handler work: the test runs it
+            runtime.send_handler_work_to(self._pump.put)
         try:
             while True:
                 res = self._app().get(self._url(), expect_errors=True)
@@ -296,20 +324,111 @@ class SocketIOTestClient:
             self._cond.notify_all()
         return ack
 
+    def _run_pending(self) -> None:
+        """Inline: run the handler work that is due, here on the test's thread."""
+        if self._pump is not None:
+            self._pump.run()
+
     def _wait(self, find: Callable[[], Any], what: str, timeout: float | None = None) -> Any:
-        with self._cond:
-            found = None
+        limit = timeout or self.timeout
+        deadline = time.monotonic() + limit
+        found = None
+        pump = self._pump
 
-            def ready() -> bool:
-                nonlocal found
-                found = find()
-                return found is not None or self._closed
+        def ready() -> bool:
+            nonlocal found
+            found = find()
+            return found is not None or self._closed
 
-            if not self._cond.wait_for(ready, timeout or self.timeout):
-                raise TimeoutError(f"no {what} within {timeout or self.timeout} s")
-            if found is None:
-                raise ConnectionError(f"the connection closed before {what}")
-            return found
+        def due() -> bool:
+            return ready() or (pump is not None and pump.has_work())
+
+        while True:
+            self._run_pending()
+            with self._cond:
+                if not self._cond.wait_for(due, max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError(f"no {what} within {limit} s")
+                if found is not None or self._closed:
+                    break
+        if found is None:
+            raise ConnectionError(f"the connection closed before {what}")
+        return found
+
+
+class _Pump:
+    """The handler work of the inline clients of one test thread, run on that thread.
+
+    The server hands it over (``runtime.send_handler_work_to``) instead of starting a
+    worker; the clients run it whenever the test calls them, and wake up for it while they
+    wait."""
+
+    _of_thread: ClassVar[dict[threading.Thread, _Pump]] = {}
+    _registry: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, owner: threading.Thread) -> None:
+        self.owner = owner
+        self._lock = threading.Lock()
+        self._work: list[Callable[[], Any]] = []
+        self._listeners: list[threading.Condition] = []
+        self._running = False
+
+    @classmethod
+    def join(cls, cond: threading.Condition) -> _Pump:
+        owner = threading.current_thread()
+        with cls._registry:
+            pump = cls._of_thread.get(owner)
+            if pump is None:
+                pump = cls._of_thread[owner] = _Pump(owner)
+                runtime.send_handler_work_to(pump.put)
+            pump._listeners.append(cond)
+        return pump
+
+    def leave(self, cond: threading.Condition) -> None:
+        with self._registry:
+            self._listeners.remove(cond)
+            if not self._listeners and self._of_thread.get(self.owner) is self:
+                del self._of_thread[self.owner]
+                if threading.current_thread() is self.owner:
+                    runtime.send_handler_work_to(None)
+
+    def put(self, work: Callable[[], Any]) -> None:
+        """From any thread: queue ``work`` and wake the clients waiting on the owner thread."""
+        with self._lock:
+            self._work.append(work)
+            listeners = list(self._listeners)
+        for cond in listeners:
+            with cond:
+                cond.notify_all()
+
+    def has_work(self) -> bool:
+        return bool(self._work) and threading.current_thread() is self.owner
+
+    def run(self) -> None:
+        if threading.current_thread() is not self.owner or self._running:
+            return  # the reader thread, or a handler that is running now
+        self._running = True
+        try:
+            while True:
+                with self._lock:
+                    if not self._work:
+                        return
+                    work = self._work.pop(0)
+                work()
+        finally:
+            self._running = False
+
+
+def _django_in_transaction() -> bool:
+    """Whether a Django database transaction is open on this thread (TestCase's)."""
+    if "django.db" not in sys.modules:
+        return False
+    from django.conf import settings
+
+    if not settings.configured:
+        return False
+    from django.db import connections
+
+    return any(conn.in_atomic_block for conn in connections.all(initialized_only=True))
 
 
 def _json_or_text(text: str) -> Any:

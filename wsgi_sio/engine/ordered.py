@@ -97,7 +97,7 @@ class InOrder:
             if self._busy or self._worker_running:
                 return
             self._worker_running = True
-        self.runtime.spawn(self._work)
+        self.runtime.spawn_handlers(self._work)
 
     def _queue(self, work: Work) -> None:
         inbox = self._inbox

@@ -1,6 +1,7 @@
 """Namespaces of the test project, found by discovery: Django features and the compat layer."""
 
 import queue
+import threading
 
 from django.contrib.auth import get_user_model
 from django.db import connections
@@ -27,6 +28,14 @@ class Private(DjangoNamespace):
         return {"user": request.user.get_username(), "path": request.path,
                 "type": type(request).__name__, "session_key": request.session.session_key,
                 "colour": request.session.get("colour")}
+
+    def on_rename(self, first_name):
+        # writes, then reads back, through the ORM (the TestCase tests: on the test's thread)
+        user = get_user_model().objects.get(pk=self.user.pk)
+        user.first_name = first_name
+        user.save(update_fields=["first_name"])
+        seen.put(("rename", threading.get_ident()))
+        return get_user_model().objects.get(pk=user.pk).first_name
 
     def on_db(self):
         count = get_user_model().objects.count()
