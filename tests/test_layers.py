@@ -126,7 +126,7 @@ LAYERS = [
     ["wsgi_sio.managers.recovery"],
     ["wsgi_sio.managers.in_process", "wsgi_sio.managers.wire", "wsgi_sio.managers.streams_wire",
      "wsgi_sio.managers.remote"],
-    ["wsgi_sio.socketio"],
+    ["wsgi_sio.socketio", "wsgi_sio.legacy09"],  # Server(allow_legacy_09=True) loads legacy09
     ["wsgi_sio.managers.peers"],
     ["wsgi_sio.namespaces", "wsgi_sio.middleware", "wsgi_sio.managers.redis_manager",
      "wsgi_sio.managers.redis_streams", "wsgi_sio.managers.stream_log", "wsgi_sio.managers.emitter"],

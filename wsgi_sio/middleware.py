@@ -31,7 +31,11 @@ class SocketIOMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         engine = self.server.engine
-        if engine.handles(environ.get("PATH_INFO", "")):
+        path = environ.get("PATH_INFO", "")
+        if engine.handles(path):
+            legacy = self.server.legacy  # socket.io 0.9 clients, under <path>1/, when enabled
+            if legacy is not None and legacy.handles(path):
+                return legacy.handle_request(environ, start_response)  # type: ignore[no-any-return]
             return engine.handle_request(environ, start_response)
         if environ.get("HTTP_CONNECTION", "").lower() == "close":
             start_response = engine.runtime.say_close(start_response)

@@ -38,6 +38,7 @@ class Server:
     ``ping_interval``/``ping_timeout``/``connect_timeout`` in seconds. ``max_http_buffer_size``
     bounds a message and a polling body. ``cookie``: name of an Engine.IO sid cookie, or None.
     ``manager``: who keeps rooms; the in-process manager unless you pass one (e.g. Redis).
+    ``allow_legacy_09``: serve socket.io 0.9.x clients too (``enable_legacy_09``).
     ``connection_state_recovery``: off when None; a dict of
     :class:`~wsgi_sio.managers.recovery.RecoveryOptions` fields (e.g.
     ``{"max_disconnection_duration": 120, "skip_middlewares": True}``, seconds) turns it on:
@@ -52,6 +53,7 @@ class Server:
                  cookie: str | None = None, manager: Manager | None = None,
                  async_mode: str | None = None, max_attachments: int = 10,
                  connection_state_recovery: RecoveryOptions | dict[str, Any] | bool | None = None,
+                 allow_legacy_09: bool = False,
                  **engine_options: Any) -> None:
         self.engine = SocketIOEngine(self, path=path, cors_allowed_origins=cors_allowed_origins,
                                      ping_interval=ping_interval, ping_timeout=ping_timeout,
@@ -74,6 +76,19 @@ class Server:
                                 "(it has no enable_recovery: see wsgi_sio.managers.recovery)")
             enable(self.recovery)
         self.manager.attach(self)
+        #: serves socket.io 0.9 clients under ``<path>1/`` when on (``enable_legacy_09``)
+        self.legacy: Any = None
+        if allow_legacy_09:
+            self.enable_legacy_09()
+
+    def enable_legacy_09(self, **options: Any) -> None:
+        """Serve socket.io 0.9.x clients (gevent-socketio's protocol) too, on the same path
+        and with the same namespaces (see :mod:`wsgi_sio.legacy09`); ``options`` are
+        ``LegacyServer``'s (heartbeat and close timeouts). Does nothing when already on."""
+        if self.legacy is None:
+            from ..legacy09.server import LegacyServer  # only servers that want it load it
+
+            self.legacy = LegacyServer(self, **options)
 
     # -- registration -------------------------------------------------------------------------
 
@@ -241,6 +256,8 @@ class Server:
         """Close every connection (the clients get a close packet; over WebSocket a Close
         frame 1001) and refuse new handshakes with 503 from now on."""
         self.engine.shutdown()
+        if self.legacy is not None:
+            self.legacy.close_all()
 
     def _local(self, sid: Any, namespace: str) -> Namespace | None:
         if not isinstance(sid, str):
@@ -258,7 +275,11 @@ class Server:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The server alone as a WSGI app (everything else gets 404)."""
-        if self.engine.handles(environ.get("PATH_INFO", "")):
+        path = environ.get("PATH_INFO", "")
+        if self.engine.handles(path):
+            legacy = self.legacy
+            if legacy is not None and legacy.handles(path):
+                return legacy.handle_request(environ, start_response)  # type: ignore[no-any-return]
             return self.engine.handle_request(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not Found"]
