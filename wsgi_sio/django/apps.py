@@ -18,6 +18,7 @@ class WsgiSioConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
 
+        from . import checks  # noqa: F401 - registers the system checks
         from .discovery import autodiscover
         from .server import on_user_logged_out
 
