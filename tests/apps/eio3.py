@@ -1,8 +1,7 @@
 """The interop server with Engine.IO v3 allowed: socket.io-client 2.x and 4.x side by side.
 
 The namespaces and handlers are those of tests/apps/interop.py; ``/refuse`` refuses every
-client with data, ``/refuse-plain`` with a message only. The heartbeat is short so that the
-wire tests can see a v3 ping timeout.
+client with data, ``/refuse-plain`` with a message only.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import wsgi_sio
 from tests.apps.interop import Base, Bounce, site
 
-sio = wsgi_sio.Server(cors_allowed_origins="*", ping_interval=1, ping_timeout=1, allow_eio3=True)
+sio = wsgi_sio.Server(cors_allowed_origins="*", ping_interval=5, ping_timeout=5, allow_eio3=True)
 sio.register_namespace(Base, "/")
 sio.register_namespace(Base, "/chat")
 sio.register_namespace(Bounce, "/bounce")
