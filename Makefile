@@ -30,6 +30,14 @@ $(DJSTATIC)/socket.io.min.js: $(DJJS)/package.json $(DJJS)/package-lock.json $(D
 	   $(DJJS)/node_modules/socket.io-client/dist/socket.io.min.js.map $(DJSTATIC)/
 	cd $(DJSTATIC) && sha256sum -c --quiet $(CURDIR)/$(DJJS)/SHA256SUMS
 
+# socket.io-client 0.9.16 for pages still on the 0.9 API ({% load socketio_tags %}{% socketio %}
+# under runserver_socketio / WSGI_SIO["LEGACY_CLIENTS"]); pinned in its package.json, never committed
+LEGACYJS := wsgi_sio/legacy09/js
+$(DJSTATIC)/socket.io-0.9.16.min.js: $(LEGACYJS)/package.json
+	cd $(LEGACYJS) && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p $(DJSTATIC)
+	cp $(LEGACYJS)/node_modules/socket.io-client/dist/socket.io.min.js $@
+
 # Debian's chromium for the browser tests (Playwright drives it; it downloads no browser)
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
@@ -51,7 +59,8 @@ $(NGINX):
 	  { $(SUDO) apt-get install -y -qq nginx-light; status=$$?; \
 	    $(SUDO) rm -f /usr/sbin/policy-rc.d; exit $$status; }; fi
 
-setup: $(VENV)/.installed $(JSDIR)/node_modules/.installed $(DJSTATIC)/socket.io.min.js
+setup: $(VENV)/.installed $(JSDIR)/node_modules/.installed $(DJSTATIC)/socket.io.min.js \
+       $(DJSTATIC)/socket.io-0.9.16.min.js
 
 # the linters the project configures (pyproject.toml) first: they take seconds, the suite minutes
 test: setup $(CHROMIUM) $(REDIS) $(NGINX)
@@ -76,7 +85,7 @@ dist: $(VENV)/.installed $(DJSTATIC)/socket.io.min.js
 	$(PY) -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) $(JSDIR)/node_modules $(DJJS)/node_modules $(DJSTATIC)
+	rm -rf $(VENV) $(JSDIR)/node_modules $(DJJS)/node_modules $(LEGACYJS)/node_modules $(DJSTATIC)
 
 # atheris over the packet, frame, query and header decoders (not in CI; installs atheris)
 fuzz: $(VENV)/.installed

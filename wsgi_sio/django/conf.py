@@ -9,6 +9,7 @@ Everything has a default, so a project needs no ``WSGI_SIO`` at all. Keys are th
         "MAX_HTTP_BUFFER_SIZE": 1_000_000,
         "CONNECTION_STATE_RECOVERY": None,   # e.g. {"max_disconnection_duration": 120}
         "ALLOW_EIO3": False,            # also serve socket.io-client 1.x/2.x (Engine.IO v3)
+        "LEGACY_CLIENTS": None,         # socket.io 0.9 clients; None: only under runserver_socketio
         "CORS_ALLOWED_ORIGINS": None,   # None: Django's rules (own origin + CSRF_TRUSTED_ORIGINS)
         "CHECK_REQUEST": True,          # ALLOWED_HOSTS / Origin checks on every request
         "MANAGER": None,                # a manager instance or dotted path (e.g. Redis)
@@ -53,6 +54,7 @@ def _debug_defaults(debug: bool) -> dict[str, Any]:
         "CHECK_REQUEST": True,
         "MANAGER": None,
         "SESSION_CHECK_INTERVAL": 60,
+        "LEGACY_CLIENTS": None,
         "DISCOVER_MODULES": ("sockets", "events"),
         "SERVE_STATIC": debug,
         "ACCESS_LOG": debug,

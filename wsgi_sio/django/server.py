@@ -128,6 +128,8 @@ def build_server() -> DjangoServer:
         kwargs["cors_allowed_origins"] = cors
     if check:
         kwargs["allow_request"] = make_allow_request(check_origin=cors is None)
+    if options["LEGACY_CLIENTS"]:
+        kwargs["allow_legacy_09"] = True  # socket.io 0.9 clients (wsgi_sio.legacy09)
     server = DjangoServer(manager=manager, session_check_interval=options["SESSION_CHECK_INTERVAL"],
                           **kwargs)
     for cls, name in _namespaces:
