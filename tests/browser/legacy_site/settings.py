@@ -6,9 +6,9 @@ The test project's live settings (its ``tests.django.echo`` app is the tutorial'
 
 from pathlib import Path
 
-from tests.django.live_settings import *  # noqa: F403
+from tests.django.live_settings import *
 
-INSTALLED_APPS = [*INSTALLED_APPS, "django.contrib.staticfiles"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "django.contrib.staticfiles"]
 STATIC_URL = "/static/"
 ROOT_URLCONF = "tests.browser.legacy_site.urls"
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates",
