@@ -33,6 +33,9 @@ COMMANDS = ("runserver_sio", "runserver_socketio")
 # (manage.py or django-admin as a script, ``python -m django`` as a module) as __main__.
 PATCHED_MAIN = (
     "import os, runpy, sys\n"
+    # the main's sys.path before anything is imported: not -c's current directory
+    "sys.path[0] = os.getcwd() if sys.argv[1] == 'module' "
+    "else os.path.dirname(os.path.abspath(sys.argv[2]))\n"
     "from wsgi_sio import green\n"
     "green.patch_all()\n"
     "from wsgi_sio.django.reloading import survive_broken_setup\n"
@@ -40,10 +43,8 @@ PATCHED_MAIN = (
     "sys.argv = sys.argv[3:]\n"
     "survive_broken_setup(sys.argv)\n"
     "if kind == 'module':\n"
-    "    sys.path[0] = os.getcwd()\n"
     "    runpy.run_module(target, run_name='__main__', alter_sys=True)\n"
     "else:\n"
-    "    sys.path[0] = os.path.dirname(os.path.abspath(target))\n"
     "    runpy.run_path(target, run_name='__main__')\n"
 )
 
