@@ -85,7 +85,7 @@ dist: $(VENV)/.installed $(DJSTATIC)/socket.io.min.js
 	$(PY) -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) $(JSDIR)/node_modules $(DJJS)/node_modules $(LEGACYJS)/node_modules $(DJSTATIC)
+	rm -rf $(VENV) $(JSDIR)/node_modules $(DJJS)/node_modules $(LEGACYJS)/node_modules $(DJSTATIC) dist build
 
 # atheris over the packet, frame, query and header decoders (not in CI; installs atheris)
 fuzz: $(VENV)/.installed
