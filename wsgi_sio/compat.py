@@ -23,8 +23,9 @@ What maps to what:
   ``broadcast_event_not_me`` to everyone else. ``RoomsMixin.join/leave/emit_to_room`` use
   wsgi_sio's rooms; ``emit_to_room`` skips this client, as it always did.
 
-Differences that old code may notice: the protocol is Socket.IO v5, so clients must be
-socket.io-client 2.x+/4.x (the 0.9 client is gone); there is no ``self.socket`` object (use
+Differences that old code may notice: the protocol is Socket.IO v5; socket.io 0.9 clients
+are served only when enabled (``Server(allow_legacy_09=True)``, Django's
+``WSGI_SIO["LEGACY_CLIENTS"]``, on under ``runserver_socketio``); there is no ``self.socket`` object (use
 ``self.sid``, ``self.session``, ``self.server``); ``session`` is per namespace.
 """
 
