@@ -90,6 +90,20 @@ class Cluster(wsgi_sio.Namespace):
             self.server.emit(event, n, to=target, namespace=self.namespace)
         return True
 
+    def on_stream(self, room, start, count, pause=0):
+        """Broadcasts ``n`` start..start+count-1 to ``room`` from this process, one every
+        ``pause`` seconds, in the background (pacing only: tests wait on what arrives)."""
+        server = self.server
+
+        def run():
+            for n in range(start, start + count):
+                server.emit("n", n, to=room, namespace=self.namespace)
+                if pause:
+                    server.runtime.sleep(pause)
+
+        server.runtime.spawn(run)
+        return True
+
 
 sio.register_namespace(Cluster, "/")
 sio.register_namespace(Cluster, "/chat")
