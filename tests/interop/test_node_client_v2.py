@@ -46,6 +46,13 @@ def url() -> Iterator[str]:
     assert_only_deliberate_tracebacks(server.stop())
 
 
+@pytest.fixture(scope="module")
+def url_gevent_websocket() -> Iterator[str]:
+    server = LiveServer("tests.apps.eio3:application", "--handler", "gevent-websocket")
+    yield server.url
+    assert_only_deliberate_tracebacks(server.stop())
+
+
 @pytest.fixture(params=["websocket", "polling", "polling,websocket"])
 def transports(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -98,3 +105,11 @@ def test_client_pings_and_server_pongs(url, transports):
     seen = run(url, transports, "heartbeat")
     assert seen["echo"] == ["still here"]
     assert seen["connected"] is True
+
+
+@pytest.mark.parametrize("transports", ["websocket", "polling,websocket"])
+def test_behind_gevent_websocket(url_gevent_websocket, transports):
+    seen = run(url_gevent_websocket, transports, "basics")
+    assert seen["echo"] == [{"blob": hexed(b"\x00\x01\xff"), "n": 1}, hexed(b"raw"), "é😀"]
+    assert seen["bytes"] == [hexed(b"\x10\x20")]
+    assert seen["transport"] == "websocket"
