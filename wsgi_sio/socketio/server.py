@@ -39,6 +39,8 @@ class Server:
     bounds a message and a polling body. ``cookie``: name of an Engine.IO sid cookie, or None.
     ``manager``: who keeps rooms; the in-process manager unless you pass one (e.g. Redis).
     ``allow_legacy_09``: serve socket.io 0.9.x clients too (``enable_legacy_09``).
+    ``allow_eio3``: serve socket.io-client 1.x/2.x (Engine.IO v3) too, on the same path
+    (an option of the engine, passed on with the others; see ``engine.server``).
     ``connection_state_recovery``: off when None; a dict of
     :class:`~wsgi_sio.managers.recovery.RecoveryOptions` fields (e.g.
     ``{"max_disconnection_duration": 120, "skip_middlewares": True}``, seconds) turns it on:
