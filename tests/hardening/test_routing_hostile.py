@@ -177,7 +177,7 @@ def hosts(redis_url: str) -> Iterator[Hosts]:
 @pytest.fixture
 def fresh_hosts(redis_url: str) -> Iterator[Hosts]:
     """A and B whose directories have not been read yet: whatever the test registers before
-    the first request reaches B's first snapshot (a miss refreshes at most once a second)."""
+    the first request reaches B's first snapshot."""
     pair = Hosts(redis_url)
     yield pair
     output = pair.stop()
@@ -203,6 +203,17 @@ def test_a_session_on_one_host_is_served_through_the_other(hosts: Hosts) -> None
     assert (status, body, headers["x-worker-pid"]) == (200, b"ok", owner)
     status, headers, body = http(hosts.b.url, "GET", target(sid))
     assert body == b'431[{"args":["via B"],"pid":%s}]' % owner.encode(), body
+
+
+def test_a_process_that_joins_after_the_directory_was_read_is_found(fresh_hosts: Hosts) -> None:
+    """B reads its snapshot of the directory (a request for a tag nobody has), then A makes its
+    first session and registers: B finds A at once (it reads a missing tag on its own), not
+    after its next full refresh."""
+    assert_unknown(fresh_hosts.b.url, f"{new_tag()}.{new_token()}")
+    sid = fresh_hosts.session()
+    status, headers, body = http(fresh_hosts.b.url, "GET", target(sid))
+    assert (status, headers["x-worker-pid"]) == (200, str(fresh_hosts.a.proc.pid)), body
+    assert body.startswith(b'40{"sid":'), body
 
 
 @pytest.mark.parametrize("sid", [

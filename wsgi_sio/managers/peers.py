@@ -6,8 +6,10 @@ unless renewed, so a dead process drops out by itself without any clock agreemen
 that gets a request for another host's session looks the tag up here and relays the request
 there (:mod:`wsgi_sio.engine.routing`).
 
-Lookups read a local snapshot, refreshed every ``refresh`` seconds and, on a miss, at most once
-a second: a flood of forged sids costs Redis nothing. While Redis is down the snapshot stays.
+Lookups read a local snapshot, refreshed every ``REFRESH`` seconds. A tag the snapshot lacks
+(a process that made its first session since) is read on its own, one GET, within a budget of
+``MISS_BUDGET`` a second: a flood of forged sids costs Redis that much at most. While Redis is
+down the snapshot stays.
 
 The relays are signed with a secret shared by the cluster: ``relay_secret`` if given (then a
 registry entry must carry its MAC too), otherwise one made once in Redis (``SET NX``): having
@@ -36,8 +38,8 @@ log = logging.getLogger("wsgi_sio")
 TTL = 30
 #: a snapshot of the directory is at most this old (seconds)
 REFRESH = 10.0
-#: a missed lookup refreshes the snapshot at most this often (seconds)
-MISS_REFRESH = 1.0
+#: tags missing from the snapshot read from Redis one by one, at most this many a second
+MISS_BUDGET = 50
 #: most entries read into a snapshot
 MAX_PEERS = 10_000
 
@@ -54,6 +56,8 @@ class RedisPeerDirectory:
         self._secret = secret
         self._snapshot: dict[str, Peer] = {}
         self._read_at = float("-inf")
+        self._misses = 0  # tags read one by one in the current second
+        self._miss_second = 0
         self._mine: tuple[str, str] | None = None  # (tag, entry), renewed while we live
         self._closed = False
 
@@ -113,10 +117,29 @@ class RedisPeerDirectory:
 
     def lookup(self, tag: str) -> Peer | None:
         now = time.monotonic()
-        peer = self._snapshot.get(tag)
-        if (peer is None and now - self._read_at > MISS_REFRESH) or now - self._read_at > REFRESH:
+        if now - self._read_at > REFRESH:
             self._read(now)
-            peer = self._snapshot.get(tag)
+        peer = self._snapshot.get(tag)
+        if peer is None and self._may_miss(now):
+            peer = self._read_one(tag)
+        return peer
+
+    def _may_miss(self, now: float) -> bool:
+        second = int(now)
+        if second != self._miss_second:
+            self._miss_second, self._misses = second, 0
+        self._misses += 1
+        return self._misses <= MISS_BUDGET
+
+    def _read_one(self, tag: str) -> Peer | None:
+        try:
+            value: Any = self.client.get(self.prefix + "peer#" + tag)
+        except redis.RedisError as exc:
+            log.debug("wsgi_sio: directory entry %s not read: %s", tag, exc)
+            return None
+        peer = self._parse(tag, value) if value is not None else None
+        if peer is not None:
+            self._snapshot = {**self._snapshot, tag: peer}
         return peer
 
     def _read(self, now: float) -> None:
