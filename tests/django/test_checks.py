@@ -3,6 +3,8 @@ project makes and the check that names it, and the same project without it passi
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
@@ -44,6 +46,21 @@ def test_e001_wsgi_application_without_wsgi_sio():
             assert checks.check_wsgi_application() == []
     with override_settings(WSGI_APPLICATION="tests.django.no_such_wsgi.application"):
         assert ids(checks.check_wsgi_application()) == ["wsgi_sio.E001"]
+
+
+def test_e001_reads_a_wsgi_module_not_imported_yet(tmp_path, monkeypatch):
+    (tmp_path / "e001_plain_wsgi.py").write_text(
+        "from django.core.wsgi import get_wsgi_application\n"
+        "application = get_wsgi_application()\n")
+    (tmp_path / "e001_sio_wsgi.py").write_text(
+        "from wsgi_sio.django import get_wsgi_application\n"
+        "application = get_wsgi_application()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with override_settings(WSGI_APPLICATION="e001_plain_wsgi.application"):
+        assert ids(checks.check_wsgi_application()) == ["wsgi_sio.E001"]
+    with override_settings(WSGI_APPLICATION="e001_sio_wsgi.application"):
+        assert checks.check_wsgi_application() == []
+    assert "e001_plain_wsgi" not in sys.modules and "e001_sio_wsgi" not in sys.modules
 
 
 def test_e002_wsgi_sio_not_a_dict():

@@ -3,7 +3,8 @@ get wrong with wsgi_sio, each with an id to read about or silence:
 
 =================  ========================================================================
 ``wsgi_sio.E001``  ``WSGI_APPLICATION`` does not mount wsgi_sio: ``runserver_sio`` mounts it
-                   by itself, gunicorn serves that object as it is and answers 404
+                   by itself, gunicorn serves that object as it is and answers 404 (a
+                   module not imported yet is read, not imported)
 ``wsgi_sio.E002``  ``WSGI_SIO`` is not a dict
 ``wsgi_sio.E003``  unknown ``WSGI_SIO`` keys (a typo would silently keep the default)
 ``wsgi_sio.E004``  a ``WSGI_SIO`` value of the wrong type or out of range
@@ -22,6 +23,7 @@ get wrong with wsgi_sio, each with an id to read about or silence:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -149,18 +151,47 @@ def _mounts_wsgi_sio(app: Any) -> bool:
     return False
 
 
+def _imports_wsgi_sio(module: str) -> bool | None:
+    """Whether the source of ``module`` imports from wsgi_sio; None if it cannot be read."""
+    import ast
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            return None
+        with open(spec.origin, encoding="utf-8") as source:
+            tree = ast.parse(source.read(), spec.origin)
+    except (ImportError, ValueError, OSError, SyntaxError):
+        return None
+    for node in ast.walk(tree):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        if any(name == "wsgi_sio" or name.startswith("wsgi_sio.") for name in names):
+            return True
+    return False
+
+
 @register(Tags.compatibility)
 def check_wsgi_application(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """E001: the object gunicorn and friends will serve carries Socket.IO."""
+    """E001: the object gunicorn and friends will serve carries Socket.IO.
+
+    A WSGI module already imported (runserver_sio, a server) is asked for its object; one
+    that is not is read, not imported: importing it would build the server (and its
+    manager's connections) in every management command that runs the checks."""
     path = getattr(settings, "WSGI_APPLICATION", None)
     if not path:
         return []
-    try:
-        app = import_string(path)
-    except Exception as exc:  # noqa: BLE001 - whatever wsgi.py raises: said, not a traceback
-        return [Error(f"WSGI_APPLICATION {path!r} cannot be imported: {exc!r}",
-                      id="wsgi_sio.E001")]
-    if _mounts_wsgi_sio(app):
+    module, _, attr = path.rpartition(".")
+    if module in sys.modules:
+        mounted = _mounts_wsgi_sio(getattr(sys.modules[module], attr, None))
+    else:
+        found = _imports_wsgi_sio(module)
+        if found is None:
+            return [Error(f"WSGI_APPLICATION {path!r}: no module {module!r} to read",
+                          id="wsgi_sio.E001")]
+        mounted = found
+    if mounted:
         return []
     return [Error(f"WSGI_APPLICATION {path!r} does not mount wsgi_sio: runserver_sio adds it "
                   "by itself, but gunicorn or uWSGI would serve this object as it is, and "
