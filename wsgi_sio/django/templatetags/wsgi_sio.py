@@ -1,7 +1,9 @@
 """``{% load wsgi_sio %}{% socketio_client %}``: the socket.io-client script, from static files.
 
-The file is ``wsgi_sio/socket.io.min.js`` in Django's staticfiles (socket.io-client 4.x,
-installed from npm by ``make setup``), so ``{% static "wsgi_sio/socket.io.min.js" %}`` works too.
+The file is ``wsgi_sio/socket.io.min.js`` in Django's staticfiles (socket.io-client 4.x, in
+the wheel and sdist; fetched from npm by ``make setup`` in a checkout; the system check
+``wsgi_sio.W001`` says when it is missing), so ``{% static "wsgi_sio/socket.io.min.js" %}``
+works too.
 """
 
 from __future__ import annotations
