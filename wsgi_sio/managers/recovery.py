@@ -33,7 +33,7 @@ from __future__ import annotations
 import secrets
 import sys
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -110,10 +110,19 @@ class SessionRecord:
 
 @dataclass
 class Restored:
-    """A successful restore: the session, and the stamped packets it missed, oldest first."""
+    """A successful restore: the session, and the stamped packets it missed, oldest first.
+
+    A manager whose log is read over the network (the Redis Streams manager) leaves
+    ``missed`` empty and gives ``replay`` instead: the caller calls it once the socket is in
+    the manager, so that nothing emitted meanwhile falls between the read and the socket's
+    return. It answers the missed packets (None: the restore failed after all) and
+    ``covered``, which tells whether a packet's offset is among or before them: a packet
+    delivered to the socket meanwhile with such an offset is a duplicate.
+    """
 
     record: SessionRecord
     missed: list[Packet]
+    replay: Callable[[], tuple[list[Packet], Callable[[str], bool]] | None] | None = None
 
 
 class SessionRecovery(Protocol):
@@ -137,8 +146,9 @@ class SessionRecovery(Protocol):
       stamped packets after ``offset`` that it would have received, oldest first; None when
       the pid is unknown, expired or of another namespace, or ``offset`` is not known.
       ``pid`` and ``offset`` come from the client: validate them, never trust them. The
-      caller adds the socket right after this returns: packets emitted between the read of
-      the log and then are lost, so an implementation doing I/O keeps that gap short.
+      caller adds the socket right after this returns: packets emitted between a read of the
+      log and then would be lost, so an implementation whose log is not in this process
+      reads it later, in ``Restored.replay``.
     """
 
     def enable_recovery(self, options: RecoveryOptions) -> None: ...

@@ -109,6 +109,9 @@ class RedisStreamsManager:
             raise ValueError("stream_count must be at least 1")
         #: the sockets and rooms of this process
         self.local = InProcessManager()
+        #: recovered sockets whose replay went further than the reader has: namespace -> sid
+        #: -> the last entry id (as a key) the replay carried
+        self._floors: dict[str, dict[str, tuple[int, int]]] = {}
         #: sessions across hosts: the directory of processes and the relay's options
         self.relaying = Relaying(relay, advertise, relay_secret)
         self.url = url
@@ -268,6 +271,7 @@ class RedisStreamsManager:
         offset = self._append(nsp, fields)
         if stamp and offset is not None:
             packet = Packet(packet.type, nsp, [*packet.data, offset], packet.id)
+            skip = self._skip_replayed(nsp, offset, skip, reader=False)
         return self.local.emit(packet, rooms, skip, volatile=volatile)
 
     def close_room(self, namespace: str, room: str) -> None:
@@ -402,7 +406,31 @@ class RedisStreamsManager:
         the last read of the stream and the socket's return is one round trip to Redis."""
         if self.recovery is None:
             return None
-        return self.sessions.restore(self._stream(namespace), namespace, pid, offset)
+        return self.sessions.restore(self._stream(namespace), namespace, pid, offset, self._replayed)
+
+    def _replayed(self, namespace: str, sid: str, last: str) -> None:
+        """A recovered socket's replay carried the entries up to ``last``: the same entries
+        delivered to it again (the reader may not have reached them yet, an emit of ours may
+        still have been waiting for its XADD) are skipped for it (:meth:`_skip_replayed`)."""
+        self._floors.setdefault(namespace, {})[sid] = sw.offset_key(last)
+
+    def _skip_replayed(self, namespace: str, offset: str | None, skip: Any,
+                       reader: bool) -> Any:
+        """``skip`` plus the recovered sockets whose replay carried the entry ``offset``. The
+        reader delivers a stream's entries in order: one past a socket's last replayed entry
+        means it needs no more of this (an emit of ours may come back out of order: not
+        that)."""
+        floors = self._floors.get(namespace)
+        if not floors or offset is None or not sw.valid_offset(offset):
+            return skip
+        key = sw.offset_key(offset)
+        covered = {sid for sid, floor in floors.items() if key <= floor}
+        if reader:
+            for sid in [sid for sid, floor in floors.items() if floor < key]:
+                del floors[sid]
+            if not floors:
+                del self._floors[namespace]
+        return as_set(skip) | covered if covered else skip
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -451,6 +479,8 @@ class RedisStreamsManager:
                 return
             if message.uid == self.uid:
                 self.counters["own"] += 1
+                if self._floors:  # the reader is past this entry: so are recovered sockets
+                    self._skip_replayed(message.namespace, offset, None, reader=True)
                 return
             self._apply(message, offset)
         except WireError as exc:
@@ -574,11 +604,13 @@ class RedisStreamsManager:
             return  # no socket here for it
         volatile = body.flags.get("volatile") is True
         data = body.data
+        skip = body.except_ or None
         if offset is not None and self.recovery is not None and not volatile:
             data = [*data, offset]
+            skip = self._skip_replayed(namespace, offset, skip, reader=True)
         try:
             local.emit(Packet(PacketType.EVENT, namespace, data), body.rooms or None,
-                       body.except_ or None, volatile=volatile)
+                       skip, volatile=volatile)
         except LocalProtocolError as exc:  # our encoder refused what the checks let through
             raise WireError("malformed", f"cannot deliver: {exc}") from None
         self.counters["delivered"] += 1

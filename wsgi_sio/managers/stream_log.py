@@ -227,9 +227,11 @@ class SessionStore:
             return
         shared.counters["sessions_kept"] += 1
 
-    def restore(self, stream: str, namespace: str, pid: str, offset: str) -> Restored | None:
+    def restore(self, stream: str, namespace: str, pid: str, offset: str,
+                replayed: Callable[[str, str, str], None] | None = None) -> Restored | None:
         """The session ``pid`` (consumed: ``MULTI GET DEL EXEC``) and the broadcasts after
-        ``offset`` it would have received, oldest first, each with its entry id appended;
+        ``offset`` it would have received, oldest first, each with its entry id appended
+        (read by ``Restored.replay``, which tells ``replayed(namespace, sid, last id read)``);
         None if the pid is unknown, expired or of another namespace, or the offset is not an
         id still in the stream (adapter.ts ``restoreSession``)."""
         if not isinstance(pid, str) or not 0 < len(pid) <= 200 or not sw.valid_offset(offset):
@@ -256,15 +258,30 @@ class SessionStore:
         if kept_namespace is not None and kept_namespace != namespace:
             shared.counters["restore_failed"] += 1
             return None
-        missed = self._missed(stream, namespace, set(session.rooms), offset)
-        if missed is None:
-            return None
         shared.counters["restored"] += 1
         record = SessionRecord(session.sid, session.pid, frozenset(session.rooms), session.data,
                                extras)
-        return Restored(record, missed)
+        rooms = set(session.rooms)
 
-    def _missed(self, stream: str, namespace: str, rooms: set[str], offset: str) -> list[Packet] | None:
+        def replay() -> tuple[list[Packet], Callable[[str], bool]] | None:
+            # Read once the socket is back in the manager (Restored.replay): an entry both
+            # read here and delivered to the socket meanwhile is dropped from the latter by
+            # ``covered``; none falls between the two.
+            read = self._missed(stream, namespace, rooms, offset)
+            if read is None:
+                return None
+            missed, last = read
+            if replayed is not None:
+                replayed(namespace, record.sid, last)
+            end = sw.offset_key(last)
+            return missed, lambda other: sw.valid_offset(other) and sw.offset_key(other) <= end
+
+        return Restored(record, [], replay)
+
+    def _missed(self, stream: str, namespace: str, rooms: set[str],
+                offset: str) -> tuple[list[Packet], str] | None:
+        """The entries after ``offset`` this session would have received, and the id of the
+        last entry read (of any kind)."""
         shared = self.shared
         missed: list[Packet] = []
         for _ in range(_RESTORE_XRANGE_CALLS):
@@ -288,7 +305,7 @@ class SessionStore:
                 if (isinstance(body, sw.Broadcast) and body.request_id is None
                         and sw.should_include(rooms, body.rooms, body.except_)):
                     missed.append(Packet(PacketType.EVENT, namespace, [*body.data, offset]))
-        return missed
+        return missed, offset
 
 
 def _packable(data: Any) -> Any:

@@ -495,6 +495,13 @@ def valid_offset(offset: Any) -> bool:
     return isinstance(offset, str) and _OFFSET.fullmatch(offset) is not None
 
 
+def offset_key(offset: str) -> tuple[int, int]:
+    """A valid offset (stream entry id) as something to compare: ids order by time, then
+    sequence."""
+    ms, _, seq = offset.partition("-")
+    return int(ms), int(seq)
+
+
 def next_offset(offset: str) -> str:
     """The smallest id after ``offset`` (adapter.ts ``nextOffset``; XRANGE's ``(`` needs 6.2)."""
     ms, seq = (int(part) for part in offset.split("-"))
@@ -511,5 +518,5 @@ def should_include(session_rooms: list[str] | set[str], rooms: list[str], except
 __all__ = ["BROADCAST", "Broadcast", "Channels", "ClientCount", "DisconnectSockets", "FetchSockets",
            "FetchSocketsResponse", "Message", "Reply", "RoomChange", "ServerSideEmit", "Session",
            "SocketInfo", "WireError", "decode_entry", "decode_pubsub", "decode_session",
-           "encode_session", "entry_fields", "hash_code", "next_offset", "pack_check", "pubsub_message",
-           "should_include", "stream_for", "valid_offset"]
+           "encode_session", "entry_fields", "hash_code", "next_offset", "offset_key", "pack_check",
+           "pubsub_message", "should_include", "stream_for", "valid_offset"]

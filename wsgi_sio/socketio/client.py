@@ -24,6 +24,7 @@ string (or the refusal's data); it cannot recover a session.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -39,6 +40,7 @@ from ..managers.in_process import (
     to_engine_packets,
 )
 from ..managers.recovery import RECOVERABLE_REASONS, RecoveryOptions, SessionRecord, new_pid
+from ..protocol import engineio
 from ..protocol import session as states
 from ..protocol.errors import SocketIOError
 from ..protocol.routing import new_token
@@ -302,11 +304,25 @@ class Client:
         except Exception:
             log.exception("may_recover raised; %s on %s connects as a new socket", record.sid, nsp)
             allowed = False
+        missed = restored.missed
+        if allowed is True and restored.replay is not None:
+            # Read now that the socket is in the manager: what was delivered to it meanwhile is
+            # held, and dropped where the replay carries it too.
+            try:
+                replayed = restored.replay()
+            except Exception:
+                log.exception("replaying what %s on %s missed failed", record.sid, nsp)
+                replayed = None
+            if replayed is None:
+                allowed = False
+            else:
+                missed, covered = replayed
+                socket.drop_held(lambda packets: _carried(packets, covered))
         if allowed is not True:
             socket.state = DISCONNECTED
             manager.remove(socket)
             return None
-        return socket, restored.missed
+        return socket, missed
 
     def _send_missed(self, missed: list[Packet]) -> None:
         # Before the CONNECT reply, as the reference server (the client buffers them until
@@ -411,3 +427,18 @@ class SocketIOEngine(EngineServer):
 
 
 __all__ = ["CONNECT_PAUSE", "Client", "Host", "SocketIOEngine"]
+
+
+def _carried(packets: list[engineio.Packet], covered: Callable[[str], bool]) -> bool:
+    """Whether an encoded event's offset (its last argument) is one ``covered`` says a replay
+    carries. Read off the text: the first ``[`` opens the arguments (a namespace with a ``[``
+    in its name fails to parse, and the packet is kept)."""
+    data = packets[0].data if packets else None
+    if not isinstance(data, str) or data[:1] not in ("2", "5"):
+        return False
+    start = data.find("[")
+    try:
+        args = json.loads(data[start:]) if start >= 0 else None
+    except ValueError:
+        return False
+    return isinstance(args, list) and bool(args) and isinstance(args[-1], str) and covered(args[-1])

@@ -327,6 +327,12 @@ class Namespace:
         ``on_connect``): it is held until the reply is sent."""
         return bool(self._held)
 
+    def drop_held(self, duplicate: Callable[[list[engineio.Packet]], bool]) -> None:
+        """Forget the held packets for which ``duplicate(packets)`` is true (a recovered
+        socket's: those that the replay of what it missed already carries)."""
+        if self._held:
+            self._held = [packets for packets in self._held if not duplicate(packets)]
+
     def release_held(self) -> None:
         """Send what was held for this client, whatever its state now: called once its CONNECT
         reply is out (also when on_connect disconnected it: the client then learns both)."""
