@@ -28,15 +28,17 @@ $(DJSTATIC)/socket.io.min.js: $(DJJS)/package.json $(DJJS)/package-lock.json $(D
 	mkdir -p $(DJSTATIC)
 	cp $(DJJS)/node_modules/socket.io-client/dist/socket.io.min.js \
 	   $(DJJS)/node_modules/socket.io-client/dist/socket.io.min.js.map $(DJSTATIC)/
-	cd $(DJSTATIC) && sha256sum -c --quiet $(CURDIR)/$(DJJS)/SHA256SUMS
+	cd $(DJSTATIC) && sha256sum -c --quiet --ignore-missing $(CURDIR)/$(DJJS)/SHA256SUMS
 
 # socket.io-client 0.9.16 for pages still on the 0.9 API ({% load socketio_tags %}{% socketio %}
-# under runserver_socketio / WSGI_SIO["LEGACY_CLIENTS"]); pinned in its package.json, never committed
+# under runserver_socketio / WSGI_SIO["LEGACY_CLIENTS"]); pinned in its package.json and by sha256
+# in SHA256SUMS, never committed
 LEGACYJS := wsgi_sio/legacy09/js
-$(DJSTATIC)/socket.io-0.9.16.min.js: $(LEGACYJS)/package.json
-	cd $(LEGACYJS) && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+$(DJSTATIC)/socket.io-0.9.16.min.js: $(LEGACYJS)/package.json $(LEGACYJS)/package-lock.json $(DJJS)/SHA256SUMS
+	cd $(LEGACYJS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	mkdir -p $(DJSTATIC)
 	cp $(LEGACYJS)/node_modules/socket.io-client/dist/socket.io.min.js $@
+	cd $(DJSTATIC) && sha256sum -c --quiet --ignore-missing $(CURDIR)/$(DJJS)/SHA256SUMS
 
 # Debian's chromium for the browser tests (Playwright drives it; it downloads no browser)
 $(CHROMIUM):

@@ -25,6 +25,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 CLIENT = "wsgi_sio/django/static/wsgi_sio/socket.io.min.js"
+#: the 0.9.16 client, for pages still on the 0.9 API (WSGI_SIO["LEGACY_CLIENTS"])
+LEGACY_CLIENT = "wsgi_sio/django/static/wsgi_sio/socket.io-0.9.16.min.js"
 
 SOCKETS = '''
 from wsgi_sio.django import Namespace, namespace
@@ -72,7 +74,7 @@ def build_wheel(out: Path) -> Path:
     wheel = next(out.glob("wsgi_sio-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    assert {CLIENT, CLIENT + ".map"} <= names
+    assert {CLIENT, CLIENT + ".map", LEGACY_CLIENT} <= names
     return wheel
 
 
