@@ -85,6 +85,25 @@ def interop_server_gevent_websocket() -> Iterator[LiveServer]:
     assert_only_deliberate_tracebacks(server.stop())
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The Redis on 127.0.0.1:6379 when one answers, else a private ``redis-server`` on a
+    free port, for the whole session (so ``make test`` passes on a fresh machine). Tests that
+    share it keep apart by key. Skips the test without the redis extra: the import is here,
+    not at the top, so that tests needing no Redis run without it."""
+    from tests.support.redis_peers import RedisServer, answers
+
+    shared = "redis://127.0.0.1:6379/0"
+    if answers(shared):
+        yield shared
+        return
+    server = RedisServer()
+    try:
+        yield server.url
+    finally:
+        server.cleanup()
+
+
 @pytest.fixture
 def wire() -> Iterator:
     """``wire(url)`` opens a raw connection (``Wire`` of tests/support/wire.py) for speaking

@@ -48,23 +48,6 @@ def site(site_db: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """The Redis on 127.0.0.1:6379 when one answers, else a private ``redis-server`` on a
-    free port (as tests/managers/conftest.py does). Skips without the redis extra."""
-    from tests.support.redis_peers import RedisServer, answers
-
-    shared = "redis://127.0.0.1:6379/0"
-    if answers(shared):
-        yield shared
-        return
-    server = RedisServer()
-    try:
-        yield server.url
-    finally:
-        server.cleanup()
-
-
-@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")

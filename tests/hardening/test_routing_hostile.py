@@ -54,22 +54,6 @@ GUARD = 20  # seconds: a hang guard for waits, never a measure of anything
 _groups = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """The Redis on 127.0.0.1:6379 when one answers, else a private one on a free port."""
-    from tests.support.redis_peers import RedisServer, answers
-
-    shared = "redis://127.0.0.1:6379/0"
-    if answers(shared):
-        yield shared
-        return
-    server = RedisServer()
-    try:
-        yield server.url
-    finally:
-        server.cleanup()
-
-
 class Hosts:
     """A and B: one process each, on one Redis and key, in no group (so they relay)."""
 

@@ -1,8 +1,8 @@
 """Fixtures for the tests of the Redis manager (wsgi_sio/managers/redis_manager.py): a real
 Redis, real server processes, real clients (built from tests/support/redis_peers.py).
 
-``redis_url`` is the Redis on 127.0.0.1:6379 when one answers; otherwise a private
-``redis-server`` started here on a free port (so ``make test`` passes on a fresh machine).
+``redis_url`` (tests/conftest.py) is the Redis on 127.0.0.1:6379 when one answers; otherwise
+a private ``redis-server`` on a free port (so ``make test`` passes on a fresh machine).
 ``private_redis`` is always our own, on a free port, restartable mid-test (outage tests).
 Every test gets its own channel prefix (``key``), so tests that share a Redis, or a Redis
 shared with anything else, never hear each other.
@@ -27,24 +27,10 @@ from tests.support.redis_peers import (
     Client,
     NodePeer,
     RedisServer,
-    answers,
     node_available,
     redis,
     start_server,
 )
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    shared = "redis://127.0.0.1:6379/0"
-    if answers(shared):
-        yield shared
-        return
-    server = RedisServer()
-    try:
-        yield server.url
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture
