@@ -15,7 +15,7 @@ answered.
 
 Hostile input: every message is checked field by field by :mod:`.wire` before anything is
 delivered, applied or answered; a bad one is dropped, counted by reason (``malformed``,
-``oversized``, ``unknown_type``) and logged without a traceback, rate-limited (:class:`_DropLog`):
+``oversized``, ``unknown_type``) and logged without a traceback, rate-limited (:class:`.remote.DropLog`):
 a flood of them costs a line every ``drop_log_interval`` seconds, not one per message.
 
 Faults: when Redis goes away, local clients are served as before; publishing is skipped
@@ -39,13 +39,12 @@ from redis.retry import Retry
 
 from ..protocol.errors import LocalProtocolError
 from ..protocol.socketio import Packet, PacketType
-from ..socketio.namespace import Namespace
 from ..socketio.server import Server
 from . import wire
 from .in_process import InProcessManager, as_set
 from .peers import Relaying
 from .recovery import RecoveryOptions, Restored, SessionRecord
-from .remote import DropLog, RemoteSocket, clip, data_of, handshake_of, quietly, safe_url
+from .remote import DropLog, LocalMembership, RemoteSocket, clip, quietly, safe_url
 
 log = logging.getLogger("wsgi_sio.redis")
 
@@ -100,7 +99,7 @@ class _Link:
             log.warning("Redis at %s is back after %.1f s; resubscribed", self.url, lasted)
 
 
-class RedisManager:
+class RedisManager(LocalMembership):
     """``wsgi_sio.Server(manager=wsgi_sio.RedisManager("redis://host:6379/0"))``.
 
     ``key``: channel prefix, as the Node adapter's ``key`` option (default ``"socket.io"``).
@@ -117,6 +116,8 @@ class RedisManager:
     relays are signed with (or ``WSGI_SIO_RELAY_SECRET``; by default one kept in Redis).
     ``relay=False`` turns it off.
     """
+
+    _log = log
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, key: str = "socket.io",
                  requests_timeout: float = 5.0, max_message_size: int = 1_000_000,
@@ -141,11 +142,11 @@ class RedisManager:
         self._drops = DropLog(drop_log_interval, log)
         #: the server this manager serves, set by :meth:`attach`
         self.server: Server | None = None
-        self._namespaces: set[str] = set()  # whose request/response channels we want
-        self._listening: set[str] = set()   # whose request channel the live connection has
+        self._namespaces = set()  # whose request/response channels we want
+        self._listening = set()   # whose request channel the live connection has
         self._channel_kind: dict[bytes, tuple[str, str]] = {}
         self._pending: dict[wire.RequestId, _Pending] = {}
-        self._server_handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self._server_handlers = {}
         self._own_prefix = wire.pack([self.uid])[1:]  # the uid as the array's first element
         self._closed = False
         self._ready: Any = None
@@ -181,40 +182,7 @@ class RedisManager:
         publish_skipped, publish_failed, outages, errors, ..."""
         return dict(self.counters)
 
-    # -- membership ---------------------------------------------------------------------------
-
-    def add(self, socket: Namespace) -> None:
-        if socket.namespace not in self._namespaces:
-            self._want(socket.namespace)  # a dynamic namespace seen for the first time
-        self.local.add(socket)
-
-    def remove(self, socket: Namespace) -> None:
-        self.local.remove(socket)
-
-    def join(self, socket: Namespace, room: str) -> None:
-        self.local.join(socket, room)
-
-    def leave(self, socket: Namespace, room: str) -> None:
-        self.local.leave(socket, room)
-
-    def rooms_of(self, socket: Namespace) -> frozenset[str]:
-        return self.local.rooms_of(socket)
-
-    def get(self, namespace: str, sid: str) -> Namespace | None:
-        """The socket ``sid`` of ``namespace`` if it is in this process."""
-        socket: Namespace | None = self.local.get(namespace, sid)
-        return socket
-
-    def members(self, namespace: str, rooms: str | Iterable[str] | None = None,
-                skip: str | Iterable[str] | None = None) -> list[Namespace]:
-        """The sockets of *this process* in ``rooms`` minus ``skip`` (see ``fetch_sockets``)."""
-        return self.local.members(namespace, rooms, skip)
-
-    def has_room(self, namespace: str, room: str) -> bool:
-        return self.local.has_room(namespace, room)
-
-    def room_names(self, namespace: str) -> set[str]:
-        return self.local.room_names(namespace)
+    # -- membership: delegated to ``local`` (:class:`.remote.LocalMembership`) ---------------
 
     def _want(self, namespace: str) -> None:
         channels = wire.Channels(self.key, namespace)
@@ -222,6 +190,9 @@ class RedisManager:
         self._channel_kind[channels.response.encode()] = ("response", namespace)
         self._channel_kind[channels.specific_response(self.uid).encode()] = ("response", namespace)
         self._namespaces.add(namespace)
+
+    def _channels_of(self, namespaces: set[str]) -> list[bytes]:
+        return [ch for ch, (_, nsp) in list(self._channel_kind.items()) if nsp in namespaces]
 
     # -- connection state recovery: this process only -------------------------------------------
 
@@ -293,18 +264,6 @@ class RedisManager:
         """Emit ``event`` to the *other servers* (Node: ``io.serverSideEmit``); JSON arguments."""
         self._request(namespace, {"type": wire.SERVER_SIDE_EMIT, "data": [event, *args]})
 
-    def on_server_event(self, event: str, handler: Callable[..., Any] | None = None,
-                        namespace: str = "/") -> Any:
-        """Register ``handler(*args)`` for server-side events from other servers (decorator too).
-
-        It runs in its own greenlet/thread; its return value answers a Node
-        ``serverSideEmitWithAck``.
-        """
-        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self._server_handlers[(namespace, event)] = fn
-            return fn
-        return register(handler) if handler is not None else register
-
     # -- cluster-wide queries -----------------------------------------------------------------
 
     def fetch_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None,
@@ -316,18 +275,13 @@ class RedisManager:
         (``requests_timeout``); a server that does not answer in time is left out, with a
         warning. While Redis is down, only this process's sockets are returned.
         """
-        here = [RemoteSocket(s.sid, namespace, set(self.local.rooms_of(s)), handshake_of(s), data_of(s))
-                for s in self.members(namespace, rooms, skip)]
+        here = self._here(namespace, rooms, skip)
         answers = self._ask(namespace, {"type": wire.REMOTE_FETCH, "opts": _opts(rooms, skip)},
                             timeout, wire.fetch_answer)
         for sockets in answers:
             here.extend(RemoteSocket(info.sid, namespace, set(info.rooms), info.handshake, info.data)
                         for info in sockets)
         return here
-
-    def list_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None) -> list[tuple[str, set[str]]]:
-        """(sid, rooms) of every socket of the cluster in ``rooms``."""
-        return [(s.sid, s.rooms) for s in self.fetch_sockets(namespace, rooms)]
 
     def all_rooms(self, namespace: str, timeout: float | None = None) -> set[str]:
         """Every room of the namespace on every server (sid rooms included, as in Node)."""
@@ -412,17 +366,6 @@ class RedisManager:
                 self.server.runtime.sleep(delay)
                 delay = min(delay * 2, self.retry_max_delay)
 
-    def _subscribe_wanted(self, pubsub: Any) -> None:
-        # namespaces registered on the server after it was made (the usual order)
-        for name in self.server.namespace_paths() if self.server is not None else ():
-            if name not in self._namespaces:
-                self._want(name)
-        missing = self._namespaces - self._listening
-        if missing:
-            channels = [ch for ch, (_, nsp) in list(self._channel_kind.items()) if nsp in missing]
-            pubsub.subscribe(*channels)
-            self._listening |= missing
-
     def _pump(self, pubsub: Any) -> None:
         drops = self._drops
         while not self._closed:
@@ -494,17 +437,12 @@ class RedisManager:
         if request.uid == self.uid:
             self.counters["own"] += 1  # applied here when sent
             return
-        local = self.local
         match request:
             case wire.RoomChange():
-                apply = local.join_many if request.join else local.leave_many
-                for room in request.names:
-                    apply(namespace, room, request.rooms or None, request.except_ or None)
+                self._change_rooms(namespace, request.join, request.names, request.rooms,
+                                   request.except_)
             case wire.Disconnect():
-                for socket in self.members(namespace, request.rooms or None, request.except_ or None):
-                    socket.disconnect()
-                    if request.close:
-                        socket.client.sock.close()
+                self._disconnect_members(namespace, request.rooms, request.except_, request.close)
             case wire.Single():
                 self._single(namespace, request)
             case wire.Sockets():
@@ -514,13 +452,11 @@ class RedisManager:
                 self._respond(namespace, {"requestId": request.request_id,
                                           "rooms": sorted(self.room_names(namespace))})
             case wire.Fetch():
-                sockets = [{"id": s.sid, "handshake": handshake_of(s), "rooms": sorted(local.rooms_of(s)),
-                            "data": data_of(s)}
-                           for s in self.members(namespace, request.rooms or None,
-                                                 request.except_ or None)]
+                sockets = self._fetch_answer(namespace, request.rooms, request.except_)
                 self._respond(namespace, {"requestId": request.request_id, "sockets": sockets})
             case wire.ServerSideEmit():
-                self._server_side_event(namespace, request.data, request.request_id)
+                self._server_side_event(namespace, request.data,
+                                        self._server_event_answer(namespace, request.request_id))
             case wire.BroadcastWithAck():
                 self._broadcast_with_ack(namespace, request)
 
@@ -538,24 +474,16 @@ class RedisManager:
              else self.local.leave)(socket, request.room)
         self._respond(namespace, {"requestId": request.request_id})
 
-    def _server_side_event(self, namespace: str, data: list[Any], request_id: Any) -> None:
-        handler = self._server_handlers.get((namespace, data[0]))
-        if handler is None:
-            log.debug("no handler for server-side event %r on %s", data[0], namespace)
-            return
+    def _server_event_answer(self, namespace: str, request_id: Any) -> Callable[[Any], None] | None:
+        """How a server-side event handler's return value answers a Node
+        ``serverSideEmitWithAck`` (None: the sender wants no answer)."""
+        if request_id is None:
+            return None
 
-        def run() -> None:
-            try:
-                result = handler(*data[1:])
-            except Exception:
-                log.exception("server-side event handler for %r raised", data[0])
-                return
-            if request_id is not None:
-                self._respond(namespace, {"type": wire.SERVER_SIDE_EMIT, "requestId": request_id,
-                                          "data": result})
-
-        assert self.server is not None
-        self.server.runtime.spawn(run)
+        def answer(result: Any) -> None:
+            self._respond(namespace, {"type": wire.SERVER_SIDE_EMIT, "requestId": request_id,
+                                      "data": result})
+        return answer
 
     def _broadcast_with_ack(self, namespace: str, request: wire.BroadcastWithAck) -> None:
         """A Node ``io.timeout(ms).emit(ev, ..., ack)``: tell how many clients, relay each ack.

@@ -52,7 +52,7 @@ from . import streams_wire as sw
 from .in_process import InProcessManager, as_set
 from .peers import Relaying
 from .recovery import RecoveryOptions, Restored, SessionRecord, stampable
-from .remote import DropLog, Link, RemoteSocket, clip, data_of, handshake_of, quietly, safe_url
+from .remote import DropLog, Link, LocalMembership, RemoteSocket, clip, quietly, safe_url
 from .stream_log import SessionStore, Shared, StreamReader, StreamWriter
 from .wire import WireError
 
@@ -79,7 +79,7 @@ class _Pending:
             self.done.set()
 
 
-class RedisStreamsManager:
+class RedisStreamsManager(LocalMembership):
     """``wsgi_sio.Server(manager=wsgi_sio.RedisStreamsManager("redis://host:6379/0"))``.
 
     As the Node adapter's options: ``stream_name``, ``stream_count`` (namespaces spread over
@@ -95,6 +95,8 @@ class RedisStreamsManager:
     ``relay``, ``advertise`` and ``relay_secret`` (see :class:`~wsgi_sio.managers.peers.Relaying`);
     the directory's keys start with ``channel_prefix``.
     """
+
+    _log = log
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, stream_name: str = "socket.io",
                  max_len: int = 10_000, stream_count: int = 1, channel_prefix: str = "socket.io",
@@ -142,11 +144,11 @@ class RedisStreamsManager:
         self.server: Server | None = None
         #: connection state recovery's options, once the server turns it on
         self.recovery: RecoveryOptions | None = None
-        self._namespaces: set[str] = set()
-        self._listening: set[str] = set()
+        self._namespaces = set()
+        self._listening = set()
         self._channels: dict[bytes, str] = {}  # channel -> its namespace
         self._requests: dict[sw.RequestId, tuple[str, _Pending]] = {}
-        self._server_handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self._server_handlers = {}
         self._closed = False
         self._sub_ready: Any = None
         #: the stream's writer, reader and kept sessions, made by :meth:`attach`
@@ -200,45 +202,16 @@ class RedisStreamsManager:
         outages, stream_gap, request_timeouts, errors, ..."""
         return {**self.counters, "pending": len(self.writer.waiting) if self.server is not None else 0}
 
-    # -- membership: this process's sockets -------------------------------------------------------
-
-    def add(self, socket: Any) -> None:
-        if socket.namespace not in self._namespaces:
-            self._want(socket.namespace)  # a dynamic namespace seen for the first time
-        self.local.add(socket)
-
-    def remove(self, socket: Any) -> None:
-        self.local.remove(socket)
-
-    def join(self, socket: Any, room: str) -> None:
-        self.local.join(socket, room)
-
-    def leave(self, socket: Any, room: str) -> None:
-        self.local.leave(socket, room)
-
-    def rooms_of(self, socket: Any) -> frozenset[str]:
-        return self.local.rooms_of(socket)
-
-    def get(self, namespace: str, sid: str) -> Any:
-        """The socket ``sid`` of ``namespace`` if it is in this process."""
-        return self.local.get(namespace, sid)
-
-    def members(self, namespace: str, rooms: str | Iterable[str] | None = None,
-                skip: str | Iterable[str] | None = None) -> list[Any]:
-        """The sockets of *this process* in ``rooms`` minus ``skip`` (see ``fetch_sockets``)."""
-        return self.local.members(namespace, rooms, skip)
-
-    def has_room(self, namespace: str, room: str) -> bool:
-        return self.local.has_room(namespace, room)
-
-    def room_names(self, namespace: str) -> set[str]:
-        return self.local.room_names(namespace)
+    # -- membership: delegated to ``local`` (:class:`.remote.LocalMembership`) ---------------
 
     def _want(self, namespace: str) -> None:
         channels = sw.Channels(self.prefix, namespace)
         self._channels[channels.public.encode()] = namespace
         self._channels[channels.private(self.uid).encode()] = namespace
         self._namespaces.add(namespace)
+
+    def _channels_of(self, namespaces: set[str]) -> list[bytes]:
+        return [ch for ch, nsp in list(self._channels.items()) if nsp in namespaces]
 
     def _stream(self, namespace: str) -> str:
         return sw.stream_for(self.stream_name, self.stream_count, namespace)
@@ -321,17 +294,6 @@ class RedisStreamsManager:
                             sw.SERVER_SIDE_EMIT_RESPONSE, timeout)
         return [reply.value for reply in answers]
 
-    def on_server_event(self, event: str, handler: Callable[..., Any] | None = None,
-                        namespace: str = "/") -> Any:
-        """Register ``handler(*args)`` for server-side events from other servers (decorator too).
-
-        It runs in its own greenlet/thread; its return value answers a ``serverSideEmitWithAck``.
-        """
-        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self._server_handlers[(namespace, event)] = fn
-            return fn
-        return register(handler) if handler is not None else register
-
     # -- cluster-wide queries -----------------------------------------------------------------
 
     def fetch_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None,
@@ -340,17 +302,12 @@ class RedisStreamsManager:
         """The sockets in ``rooms`` minus ``skip`` on every server (Node: ``fetchSockets``);
         a server that does not answer within ``timeout`` (``requests_timeout``) is left out,
         with a warning. While Redis is down, only this process's sockets."""
-        here = [RemoteSocket(s.sid, namespace, set(self.local.rooms_of(s)), handshake_of(s), data_of(s))
-                for s in self.members(namespace, rooms, skip)]
+        here = self._here(namespace, rooms, skip)
         data = {"opts": sw.opts(sorted(as_set(rooms)), sorted(as_set(skip)))}
         for answer in self._ask(namespace, sw.FETCH_SOCKETS, data, sw.FETCH_SOCKETS_RESPONSE, timeout):
             here.extend(RemoteSocket(info.sid, namespace, set(info.rooms), info.handshake, info.data)
                         for info in answer.sockets)
         return here
-
-    def list_sockets(self, namespace: str, rooms: str | Iterable[str] | None = None) -> list[tuple[str, set[str]]]:
-        """(sid, rooms) of every socket of the cluster in ``rooms``."""
-        return [(s.sid, s.rooms) for s in self.fetch_sockets(namespace, rooms)]
 
     def all_rooms(self, namespace: str, timeout: float | None = None) -> set[str]:
         """Every room of the namespace on every server (the cluster adapter has no request
@@ -523,15 +480,6 @@ class RedisStreamsManager:
                 self.server.runtime.sleep(delay)
                 delay = min(delay * 2, self.retry_max_delay)
 
-    def _subscribe_wanted(self, pubsub: Any) -> None:
-        for name in self.server.namespace_paths() if self.server is not None else ():
-            if name not in self._namespaces:
-                self._want(name)
-        missing = self._namespaces - self._listening
-        if missing:
-            pubsub.subscribe(*[ch for ch, nsp in list(self._channels.items()) if nsp in missing])
-            self._listening |= missing
-
     def _pump_pubsub(self, pubsub: Any) -> None:
         while not self._closed:
             self._subscribe_wanted(pubsub)
@@ -568,7 +516,7 @@ class RedisStreamsManager:
 
     def _apply(self, message: sw.Message, offset: str | None) -> None:
         """socket.io-adapter ``ClusterAdapter.onMessage``, for the sockets of this process."""
-        namespace, body, local = message.namespace, message.body, self.local
+        namespace, body = message.namespace, message.body
         match body:
             case None:
                 self.counters["ignored"] += 1
@@ -577,22 +525,15 @@ class RedisStreamsManager:
             case sw.Broadcast():
                 self._broadcast_with_ack(message, body)
             case sw.RoomChange():
-                apply = local.join_many if body.join else local.leave_many
-                for room in body.names:
-                    apply(namespace, room, body.rooms or None, body.except_ or None)
+                self._change_rooms(namespace, body.join, body.names, body.rooms, body.except_)
             case sw.DisconnectSockets():
-                for socket in self.members(namespace, body.rooms or None, body.except_ or None):
-                    socket.disconnect()
-                    if body.close:
-                        socket.client.sock.close()
+                self._disconnect_members(namespace, body.rooms, body.except_, body.close)
             case sw.FetchSockets():
-                sockets = [{"id": s.sid, "handshake": handshake_of(s), "rooms": sorted(local.rooms_of(s)),
-                            "data": data_of(s)}
-                           for s in self.members(namespace, body.rooms or None, body.except_ or None)]
+                sockets = self._fetch_answer(namespace, body.rooms, body.except_)
                 self._respond(message, sw.FETCH_SOCKETS_RESPONSE,
                               {"requestId": body.request_id, "sockets": sockets})
             case sw.ServerSideEmit():
-                self._server_side_event(message, body)
+                self._server_side_event(namespace, body.data, self._server_event_answer(message, body))
             case sw.FetchSocketsResponse() | sw.Reply() | sw.ClientCount():
                 waiting = self._requests.get(body.request_id)
                 if waiting is not None and waiting[0] == namespace:
@@ -633,23 +574,15 @@ class RedisStreamsManager:
         self._respond(message, sw.BROADCAST_CLIENT_COUNT,
                       {"requestId": request_id, "clientCount": len(recipients)})
 
-    def _server_side_event(self, message: sw.Message, body: sw.ServerSideEmit) -> None:
-        data = body.data
-        handler = self._server_handlers.get((message.namespace, data[0]))
-        if handler is None:
-            log.debug("no handler for server-side event %r on %s", data[0], message.namespace)
-            return
+    def _server_event_answer(self, message: sw.Message,
+                             body: sw.ServerSideEmit) -> Callable[[Any], None] | None:
+        """How a server-side event handler's return value answers a ``serverSideEmitWithAck``
+        (None: the sender wants no answer)."""
+        request_id = body.request_id
+        if request_id is None:
+            return None
 
-        def run() -> None:
-            try:
-                result = handler(*data[1:])
-            except Exception:
-                log.exception("server-side event handler for %r raised", data[0])
-                return
-            if body.request_id is not None:
-                self._respond(message, sw.SERVER_SIDE_EMIT_RESPONSE,
-                              {"requestId": body.request_id, "packet": result})
-
-        assert self.server is not None
-        self.server.runtime.spawn(run)
-
+        def answer(result: Any) -> None:
+            self._respond(message, sw.SERVER_SIDE_EMIT_RESPONSE,
+                          {"requestId": request_id, "packet": result})
+        return answer
