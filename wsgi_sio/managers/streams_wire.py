@@ -35,7 +35,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..protocol.socketio import RESERVED_EVENTS
-from .wire import WireError, dump_json, load_json, pack, unpack
+from .wire import (
+    BINARY_EVENT,
+    EVENT,
+    SERVER_SIDE_RESERVED,
+    RequestId,
+    WireError,
+    checked_flags,
+    dump_json,
+    event_data,
+    load_json,
+    pack,
+    request_id_of,
+    room_list,
+    show,
+    unpack,
+)
 
 # socket.io-adapter cluster-adapter.ts MessageType
 INITIAL_HEARTBEAT = 1
@@ -57,17 +72,9 @@ IGNORED_TYPES = frozenset({INITIAL_HEARTBEAT, HEARTBEAT, ADAPTER_CLOSE})
 #: the types whose ``data`` is MessagePack when it holds binary (adapter.ts ``encode``)
 MAY_CARRY_BINARY = frozenset({BROADCAST, FETCH_SOCKETS_RESPONSE, SERVER_SIDE_EMIT,
                               SERVER_SIDE_EMIT_RESPONSE, BROADCAST_ACK})
-#: event names a server may not send with serverSideEmit (socket.io ``namespace.ts``)
-SERVER_SIDE_RESERVED = frozenset({"connect", "connection", "new_namespace"})
-
-EVENT = 2  # socket.io-parser PacketType.EVENT
-BINARY_EVENT = 5
-
 _OFFSET = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 _MAX_SEQUENCE = (1 << 64) - 1
 _DECIMAL = re.compile(rb"[0-9]{1,3}")
-
-RequestId = str | int
 
 
 @dataclass(frozen=True)
@@ -149,54 +156,14 @@ def broadcast_data(data: list[Any], rooms: list[str], except_: list[str],
 # -- decoding ----------------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _text(value: Any, what: str) -> str:
     if type(value) is str:
         return value
-    raise WireError("malformed", f"{what} {_show(value)} is not a string")
+    raise WireError("malformed", f"{what} {show(value)} is not a string")
 
 
-def _rooms(value: Any, what: str) -> list[str]:
-    """A list of room names; numbers are taken as their decimal text (Node allows them)."""
-    if value is None:
-        return []
-    if type(value) is not list:
-        raise WireError("malformed", f"{what} is not a list")
-    out = []
-    for room in value:
-        if type(room) is str:
-            out.append(room)
-        elif type(room) is int:
-            out.append(str(room))
-        elif type(room) is float and room.is_integer():
-            out.append(str(int(room)))
-        elif type(room) is float:
-            out.append(str(room))
-        else:
-            raise WireError("malformed", f"{what} holds {_show(room)}")
-    return out
-
-
-def _event_data(value: Any, reserved: frozenset[str]) -> list[Any]:
-    """``[name, *args]``: the name a string that is not ``reserved``, or a number."""
-    if type(value) is not list or not value:
-        raise WireError("malformed", "event data is not a non-empty list")
-    name = value[0]
-    if type(name) is str:
-        if name in reserved:
-            raise WireError("malformed", f"{_show(name)} is a reserved event name")
-    elif type(name) is not int and type(name) is not float:
-        raise WireError("malformed", f"event name {_show(name)} is not a string or a number")
-    return value
-
-
-_FLAG_TYPES: dict[str, tuple[type, ...]] = {
-    "volatile": (bool,), "compress": (bool,), "local": (bool,), "broadcast": (bool,),
-    "binary": (bool,), "expectSingleResponse": (bool,), "timeout": (int, float)}
+# The checks of single fields are :mod:`.wire`'s (``room_list``, ``event_data``,
+# ``checked_flags``, ``request_id_of``, ``show``): the two adapters' fields follow the same rules.
 
 
 def _target(data: dict[str, Any]) -> tuple[list[str], list[str], dict[str, Any]]:
@@ -204,24 +171,8 @@ def _target(data: dict[str, Any]) -> tuple[list[str], list[str], dict[str, Any]]
     options = data.get("opts")
     if type(options) is not dict:
         raise WireError("malformed", "opts is not a map")
-    flags = options.get("flags")
-    if flags is None:
-        flags = {}
-    elif type(flags) is not dict:
-        raise WireError("malformed", "flags is not a map")
-    for name, flag in flags.items():
-        expected = _FLAG_TYPES.get(name)
-        if expected is not None and type(flag) not in expected:
-            raise WireError("malformed", f"flag {name} is {_show(flag)}")
-    return _rooms(options.get("rooms"), "opts.rooms"), _rooms(options.get("except"), "opts.except"), flags
-
-
-def _request_id(data: dict[str, Any], required: bool = True) -> RequestId | None:
-    value = data.get("requestId")
-    if type(value) is str or type(value) is int or (value is None and not required):
-        return value
-    raise WireError("malformed", "requestId is missing" if value is None
-                    else f"requestId {_show(value)} is not a string")
+    flags = checked_flags(options.get("flags"))
+    return room_list(options.get("rooms"), "opts.rooms"), room_list(options.get("except"), "opts.except"), flags
 
 
 @dataclass(frozen=True)
@@ -313,14 +264,14 @@ class Message:
 
 def _socket_info(item: Any) -> SocketInfo:
     if type(item) is not dict:
-        raise WireError("malformed", f"sockets holds {_show(item)}")
+        raise WireError("malformed", f"sockets holds {show(item)}")
     handshake = item.get("handshake")
     if type(handshake) is not dict:
         raise WireError("malformed", "handshake is not a map")
     if item.get("rooms") is None:
         raise WireError("malformed", "rooms is missing")
     return SocketInfo(_text(item.get("id"), "socket id"), handshake,
-                      _rooms(item.get("rooms"), "rooms"), item.get("data"))
+                      room_list(item.get("rooms"), "rooms"), item.get("data"))
 
 
 def _body(mtype: int, data: Any) -> Body | None:
@@ -336,36 +287,36 @@ def _body(mtype: int, data: Any) -> Body | None:
             raise WireError("malformed", "packet is not a map")
         ptype = packet.get("type")
         if type(ptype) is not int:
-            raise WireError("malformed", f"packet type {_show(ptype)}")
+            raise WireError("malformed", f"packet type {show(ptype)}")
         if ptype != EVENT and ptype != BINARY_EVENT:
             raise WireError("unknown_type", f"packet type {ptype}")
         if "id" in packet:
             raise WireError("malformed", "a broadcast packet carries an ack id")
         rooms, except_, flags = _target(data)
-        return Broadcast(_event_data(packet.get("data"), RESERVED_EVENTS), rooms, except_, flags,
-                         _request_id(data, required=False))
+        return Broadcast(event_data(packet.get("data"), RESERVED_EVENTS), rooms, except_, flags,
+                         request_id_of(data, required=False))
     if mtype == SOCKETS_JOIN or mtype == SOCKETS_LEAVE:
         rooms, except_, _ = _target(data)
         names = data.get("rooms")
         return RoomChange(mtype == SOCKETS_JOIN, rooms, except_,
-                          [names] if type(names) is str else _rooms(names, "rooms"))
+                          [names] if type(names) is str else room_list(names, "rooms"))
     if mtype == DISCONNECT_SOCKETS:
         rooms, except_, _ = _target(data)
         close = data.get("close", False)
         if close is None:
             close = False
         if type(close) is not bool:
-            raise WireError("malformed", f"close {_show(close)} is not a boolean")
+            raise WireError("malformed", f"close {show(close)} is not a boolean")
         return DisconnectSockets(rooms, except_, close)
     if mtype == FETCH_SOCKETS:
-        request_id = _request_id(data)
+        request_id = request_id_of(data)
         assert request_id is not None
         rooms, except_, _ = _target(data)
         return FetchSockets(request_id, rooms, except_)
     if mtype == SERVER_SIDE_EMIT:
-        return ServerSideEmit(_request_id(data, required=False),
-                              _event_data(data.get("packet"), SERVER_SIDE_RESERVED))
-    request_id = _request_id(data)
+        return ServerSideEmit(request_id_of(data, required=False),
+                              event_data(data.get("packet"), SERVER_SIDE_RESERVED))
+    request_id = request_id_of(data)
     assert request_id is not None
     if mtype == FETCH_SOCKETS_RESPONSE:
         sockets = data.get("sockets")
@@ -375,7 +326,7 @@ def _body(mtype: int, data: Any) -> Body | None:
     if mtype == BROADCAST_CLIENT_COUNT:
         count = data.get("clientCount")
         if type(count) is not int or count < 0:
-            raise WireError("malformed", f"clientCount {_show(count)}")
+            raise WireError("malformed", f"clientCount {show(count)}")
         return ClientCount(request_id, count)
     return Reply(mtype, request_id, data.get("packet"))  # 10, 12
 
@@ -384,7 +335,7 @@ def _message(uid: Any, namespace: Any, mtype: int, data: Any) -> Message:
     uid = _text(uid, "uid")
     namespace = _text(namespace, "nsp")
     if not namespace.startswith("/"):
-        raise WireError("malformed", f"namespace {_show(namespace)}")
+        raise WireError("malformed", f"namespace {show(namespace)}")
     return Message(uid, namespace, mtype, _body(mtype, data))
 
 
@@ -395,7 +346,7 @@ def decode_pubsub(payload: bytes, max_size: int) -> Message:
         raise WireError("malformed", "a message is a map")
     mtype = message.get("type")
     if type(mtype) is not int:
-        raise WireError("malformed", f"message type {_show(mtype)} is not an integer")
+        raise WireError("malformed", f"message type {show(mtype)} is not an integer")
     return _message(message.get("uid"), message.get("nsp"), mtype, message.get("data"))
 
 
@@ -410,7 +361,7 @@ def decode_entry(fields: dict[bytes, bytes], max_size: int) -> Message | None:
         return None
     raw_type = fields.get(b"type", b"")
     if not _DECIMAL.fullmatch(raw_type):
-        raise WireError("malformed", f"type {_show(raw_type)} is not a decimal number")
+        raise WireError("malformed", f"type {show(raw_type)} is not a decimal number")
     if b"uid" not in fields:
         raise WireError("malformed", "the entry has no uid")
     try:
@@ -485,7 +436,7 @@ def decode_session(raw: bytes, max_size: int) -> tuple[Session, str | None, dict
     if type(extras) is not dict:
         raise WireError("malformed", "the session's extras are not a map")
     session = Session(_text(value.get("sid"), "sid"), _text(value.get("pid"), "pid"),
-                      _rooms(rooms, "rooms"), value.get("data"))
+                      room_list(rooms, "rooms"), value.get("data"))
     return session, namespace, extras
 
 

@@ -134,7 +134,7 @@ def broadcast_channel(channels: Channels, rooms: list[str]) -> str:
 # -- decoding: bytes to plain values -------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     """A value of the peer's for an error message: its repr, cut short."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -170,7 +170,7 @@ def _plain(value: Any, depth: int = 0) -> Any:
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
-                raise WireError("malformed", f"map key {_show(k)} is not a string")
+                raise WireError("malformed", f"map key {show(k)} is not a string")
             out[k] = _plain(v, depth + 1)
         return out
     raise WireError("malformed", f"value of type {type(value).__name__}")
@@ -221,11 +221,13 @@ def _load(payload: bytes, max_size: int) -> Any:
 # After _plain, every value has an exact type (dict, list, str, int, float, bool, bytes or
 # None), so ``type(x) is int`` both checks a field and refuses bools, which are ints to
 # isinstance. Keys of their own that a message does not use are ignored, as Node does.
+# The checks of single fields (``room_list``, ``event_data``, ``checked_flags``,
+# ``request_id_of``, and ``show`` for their messages) are public: :mod:`.streams_wire` uses them.
 
 RequestId = str | int
 
 
-def _rooms(value: Any, what: str) -> list[str]:
+def room_list(value: Any, what: str) -> list[str]:
     """A list of room names; numbers are accepted as their decimal text (Node allows them)."""
     if value is None:
         return []
@@ -238,7 +240,7 @@ def _rooms(value: Any, what: str) -> list[str]:
         elif type(room) is int or type(room) is float:
             out.append(_number_text(room))
         else:
-            raise WireError("malformed", f"{what} holds {_show(room)}")
+            raise WireError("malformed", f"{what} holds {show(room)}")
     return out
 
 
@@ -248,16 +250,16 @@ def _number_text(number: float) -> str:
     return str(number)
 
 
-def _event_data(value: Any, reserved: frozenset[str] = RESERVED_EVENTS) -> list[Any]:
+def event_data(value: Any, reserved: frozenset[str] = RESERVED_EVENTS) -> list[Any]:
     """``[name, *args]``: a name that is a string (not ``reserved``) or a number (§2.3)."""
     if type(value) is not list or not value:
         raise WireError("malformed", "event data is not a non-empty list")
     name = value[0]
     if type(name) is str:
         if name in reserved:
-            raise WireError("malformed", f"{_show(name)} is a reserved event name")
+            raise WireError("malformed", f"{show(name)} is a reserved event name")
     elif type(name) is not int and type(name) is not float:
-        raise WireError("malformed", f"event name {_show(name)} is not a string or a number")
+        raise WireError("malformed", f"event name {show(name)} is not a string or a number")
     return value
 
 
@@ -267,7 +269,7 @@ _FLAG_TYPES: dict[str, tuple[type, ...]] = {
     "binary": (bool,), "expectSingleResponse": (bool,), "timeout": (int, float)}
 
 
-def _flags(value: Any) -> dict[str, Any]:
+def checked_flags(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if type(value) is not dict:
@@ -275,7 +277,7 @@ def _flags(value: Any) -> dict[str, Any]:
     for name, flag in value.items():  # usually none: {} costs no iteration
         expected = _FLAG_TYPES.get(name)
         if expected is not None and type(flag) not in expected:
-            raise WireError("malformed", f"flag {name} is {_show(flag)}")
+            raise WireError("malformed", f"flag {name} is {show(flag)}")
     return value
 
 
@@ -286,13 +288,13 @@ def _event_packet(packet: Any) -> tuple[list[Any], str]:
         raise WireError("malformed", "packet is not a map")
     ptype = packet.get("type")
     if type(ptype) is not int:
-        raise WireError("malformed", f"packet type {_show(ptype)}")
+        raise WireError("malformed", f"packet type {show(ptype)}")
     if ptype != EVENT and ptype != BINARY_EVENT:
         raise WireError("unknown_type", f"packet type {ptype}")
     namespace = packet.get("nsp", "/")
     if type(namespace) is not str or not namespace.startswith("/"):
-        raise WireError("malformed", f"namespace {_show(namespace)}")
-    return _event_data(packet.get("data")), namespace
+        raise WireError("malformed", f"namespace {show(namespace)}")
+    return event_data(packet.get("data")), namespace
 
 
 @dataclass
@@ -316,12 +318,12 @@ def decode_broadcast(payload: bytes, max_size: int) -> Broadcast:
         raise WireError("malformed", "a broadcast is a 3-element array")
     uid, packet, opts = message
     if type(uid) is not str:
-        raise WireError("malformed", f"uid {_show(uid)} is not a string")
+        raise WireError("malformed", f"uid {show(uid)} is not a string")
     data, namespace = _event_packet(packet)
     if type(opts) is not dict:
         raise WireError("malformed", "opts is not a map")
-    return Broadcast(uid, namespace, data, _rooms(opts.get("rooms"), "opts.rooms"),
-                     _rooms(opts.get("except"), "opts.except"), _flags(opts.get("flags")))
+    return Broadcast(uid, namespace, data, room_list(opts.get("rooms"), "opts.rooms"),
+                     room_list(opts.get("except"), "opts.except"), checked_flags(opts.get("flags")))
 
 
 # Requests (§5.1 table). ``uid`` is None for the emitter's join/leave/disconnect requests.
@@ -406,12 +408,12 @@ Request = Sockets | AllRooms | RoomChange | Disconnect | Single | Fetch | Server
 SERVER_SIDE_RESERVED = frozenset({"connect", "connection", "new_namespace"})
 
 
-def _request_id(message: dict[str, Any], required: bool = True) -> Any:
+def request_id_of(message: dict[str, Any], required: bool = True) -> Any:
     value = message.get("requestId")
     if type(value) is str or type(value) is int or (value is None and not required):
         return value
     raise WireError("malformed", "requestId is missing" if value is None
-                    else f"requestId {_show(value)} is not a string")
+                    else f"requestId {show(value)} is not a string")
 
 
 def _target(message: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -419,7 +421,7 @@ def _target(message: dict[str, Any]) -> tuple[list[str], list[str]]:
     opts = message.get("opts")
     if type(opts) is not dict:
         raise WireError("malformed", "opts is not a map")
-    return _rooms(opts.get("rooms"), "opts.rooms"), _rooms(opts.get("except"), "opts.except")
+    return room_list(opts.get("rooms"), "opts.rooms"), room_list(opts.get("except"), "opts.except")
 
 
 def _room_names(value: Any) -> list[str]:
@@ -427,33 +429,33 @@ def _room_names(value: Any) -> list[str]:
         return [value]
     if value is None:
         raise WireError("malformed", "rooms is missing")
-    return _rooms(value, "rooms")
+    return room_list(value, "rooms")
 
 
 def _close(message: dict[str, Any]) -> bool:
     close = message.get("close", False)
     if type(close) is not bool:
-        raise WireError("malformed", f"close {_show(close)} is not a boolean")
+        raise WireError("malformed", f"close {show(close)} is not a boolean")
     return close
 
 
 def _single(message: dict[str, Any], uid: str | None, rtype: int) -> Single:
     sid = message.get("sid")
     if type(sid) is not str:
-        raise WireError("malformed", f"sid {_show(sid)} is not a string (and opts is missing)")
+        raise WireError("malformed", f"sid {show(sid)} is not a string (and opts is missing)")
     room = ""
     if rtype != REMOTE_DISCONNECT:
-        rooms = _rooms([message.get("room")], "room")  # a string, or a number as its text
+        rooms = room_list([message.get("room")], "room")  # a string, or a number as its text
         room = rooms[0]
-    return Single(uid, rtype, _request_id(message), sid, room, _close(message))
+    return Single(uid, rtype, request_id_of(message), sid, room, _close(message))
 
 
 def _sockets(message: dict[str, Any], uid: str | None, rtype: int) -> Request:
-    return Sockets(uid, _request_id(message), _rooms(message.get("rooms"), "rooms"))
+    return Sockets(uid, request_id_of(message), room_list(message.get("rooms"), "rooms"))
 
 
 def _all_rooms(message: dict[str, Any], uid: str | None, rtype: int) -> Request:
-    return AllRooms(uid, _request_id(message))
+    return AllRooms(uid, request_id_of(message))
 
 
 def _room_change(message: dict[str, Any], uid: str | None, rtype: int) -> Request:
@@ -471,20 +473,20 @@ def _disconnect(message: dict[str, Any], uid: str | None, rtype: int) -> Request
 
 
 def _fetch(message: dict[str, Any], uid: str | None, rtype: int) -> Request:
-    request_id = _request_id(message)
+    request_id = request_id_of(message)
     return Fetch(uid, request_id, *_target(message))
 
 
 def _server_side_emit(message: dict[str, Any], uid: str | None, rtype: int) -> Request:
-    request_id = _request_id(message, required=False)
-    return ServerSideEmit(uid, request_id, _event_data(message.get("data"), SERVER_SIDE_RESERVED))
+    request_id = request_id_of(message, required=False)
+    return ServerSideEmit(uid, request_id, event_data(message.get("data"), SERVER_SIDE_RESERVED))
 
 
 def _broadcast_with_ack(message: dict[str, Any], uid: str | None, rtype: int) -> Request:
-    request_id = _request_id(message)
+    request_id = request_id_of(message)
     data, _ = _event_packet(message.get("packet"))  # the channel names the namespace (Node too)
     rooms, except_ = _target(message)
-    _flags(message["opts"].get("flags"))
+    checked_flags(message["opts"].get("flags"))
     return BroadcastWithAck(uid, request_id, data, rooms, except_)
 
 
@@ -505,10 +507,10 @@ def decode_request(payload: bytes, max_size: int) -> Request:
         raise WireError("malformed", "a request is a map")
     rtype = message.get("type")
     if type(rtype) is not int:
-        raise WireError("malformed", f"request type {_show(rtype)} is not an integer")
+        raise WireError("malformed", f"request type {show(rtype)} is not an integer")
     uid = message.get("uid")
     if uid is not None and type(uid) is not str:
-        raise WireError("malformed", f"uid {_show(uid)} is not a string")
+        raise WireError("malformed", f"uid {show(uid)} is not a string")
     decode = _REQUESTS.get(rtype)
     if decode is None:
         raise WireError("unknown_type", f"request type {rtype}")
@@ -532,17 +534,17 @@ def decode_response(payload: bytes, max_size: int) -> Response:
     message = _load(payload, max_size)
     if type(message) is not dict:
         raise WireError("malformed", "a response is a map")
-    request_id = _request_id(message)
+    request_id = request_id_of(message)
     rtype = message.get("type")
     if rtype is not None:
         if type(rtype) is not int:
-            raise WireError("malformed", f"response type {_show(rtype)} is not an integer")
+            raise WireError("malformed", f"response type {show(rtype)} is not an integer")
         if rtype not in RESPONSE_TYPES:
             raise WireError("unknown_type", f"response type {rtype}")
         if rtype == BROADCAST_CLIENT_COUNT:
             count = message.get("clientCount")
             if type(count) is not int or count < 0:
-                raise WireError("malformed", f"clientCount {_show(count)}")
+                raise WireError("malformed", f"clientCount {show(count)}")
     for key in ("sockets", "rooms"):
         if key in message and type(message[key]) is not list:
             raise WireError("malformed", f"{key} is not a list")
@@ -566,15 +568,15 @@ def fetch_answer(response: Response) -> list[SocketInfo]:
     out = []
     for item in sockets:
         if type(item) is not dict:
-            raise WireError("malformed", f"sockets holds {_show(item)}")
+            raise WireError("malformed", f"sockets holds {show(item)}")
         sid, handshake, rooms = item.get("id"), item.get("handshake"), item.get("rooms")
         if type(sid) is not str:
-            raise WireError("malformed", f"socket id {_show(sid)} is not a string")
+            raise WireError("malformed", f"socket id {show(sid)} is not a string")
         if type(handshake) is not dict:
             raise WireError("malformed", "handshake is not a map")
         if rooms is None:
             raise WireError("malformed", "rooms is missing")
-        out.append(SocketInfo(sid, handshake, _rooms(rooms, "rooms"), item.get("data")))
+        out.append(SocketInfo(sid, handshake, room_list(rooms, "rooms"), item.get("data")))
     return out
 
 
@@ -583,4 +585,4 @@ def all_rooms_answer(response: Response) -> list[str]:
     rooms = response.body.get("rooms")
     if response.type is not None or rooms is None:
         raise WireError("malformed", "not an answer to allRooms")
-    return _rooms(rooms, "rooms")
+    return room_list(rooms, "rooms")
