@@ -14,9 +14,6 @@ import pytest
 
 from tests.support.live import DJANGO_READY, ROOT, LiveServer
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 SITE = ROOT / "sample_site"
 
 
@@ -45,18 +42,6 @@ def site(site_db: Path) -> Iterator[str]:
     yield server.url
     output = server.stop()
     assert "Traceback" not in output, output
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

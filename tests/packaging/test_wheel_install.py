@@ -21,9 +21,6 @@ from tests.support.live import DJANGO_READY, ROOT, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 CLIENT = "wsgi_sio/django/static/wsgi_sio/socket.io.min.js"
 #: the 0.9.16 client, for pages still on the 0.9 API (WSGI_SIO["LEGACY_CLIENTS"])
 LEGACY_CLIENT = "wsgi_sio/django/static/wsgi_sio/socket.io-0.9.16.min.js"
@@ -84,9 +81,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def test_wheel_in_a_fresh_venv_serves_a_startproject_site_over_websocket(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+def test_wheel_in_a_fresh_venv_serves_a_startproject_site_over_websocket(tmp_path, browser):
     wheel = build_wheel(tmp_path / "dist")
 
     # A fresh venv, and a PATH on which it is the only thing: no npm, no node.
@@ -125,20 +120,18 @@ def test_wheel_in_a_fresh_venv_serves_a_startproject_site_over_websocket(tmp_pat
                                      str(python), "manage.py", "runserver_sio", "127.0.0.1:0",
                                      "--noreload"], ready=DJANGO_READY)
     try:
-        from playwright.sync_api import expect, sync_playwright
+        from playwright.sync_api import expect
 
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS,
-                                                 headless=True)
-            try:
-                page = browser.new_page()
-                page.goto(server.url + "/")
-                expect(page.locator("#status")).to_have_text("hello anonymous")
-                page.wait_for_function("() => socket.io.engine.transport.name === 'websocket'")
-                answer = page.evaluate("new Promise((ok) => socket.emit('shout', 'hi', ok))")
-                assert answer == "HI"
-            finally:
-                browser.close()
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(server.url + "/")
+            expect(page.locator("#status")).to_have_text("hello anonymous")
+            page.wait_for_function("() => socket.io.engine.transport.name === 'websocket'")
+            answer = page.evaluate("new Promise((ok) => socket.emit('shout', 'hi', ok))")
+            assert answer == "HI"
+        finally:
+            context.close()
     finally:
         output = server.stop()
     assert "Traceback" not in output, output
