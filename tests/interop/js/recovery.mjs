@@ -8,26 +8,7 @@
 // `socket.connect()` once the test has made sure the server saw it go.
 
 import { io } from "socket.io-client";
-
-const TIMEOUT = 10_000;
-const [url, transportList = "", scenario] = process.argv.slice(2);
-const transports = transportList.split(",").filter(Boolean);
-const opened = [];
-
-function finish(result, code) {
-  process.exitCode = code;
-  process.stdout.write(JSON.stringify(result) + "\n");
-  for (const socket of opened) socket.disconnect();
-  setTimeout(() => process.exit(code), 3000).unref();
-}
-
-function within(promise, what, ms = TIMEOUT) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { TIMEOUT, opened, runScenario, transports, url, within } from "./scenario_run.mjs";
 
 function client(path = "/socket.io/", auth = {}) {
   const socket = io(url + "/chat", { path, transports, auth, forceNew: true, reconnection: false });
@@ -186,11 +167,4 @@ const scenarios = {
   },
 };
 
-const run = Object.hasOwn(scenarios, scenario ?? "") ? scenarios[scenario] : undefined;
-if (!run) {
-  finish({ ok: false, error: `usage: node recovery.mjs <url> <transports> <${Object.keys(scenarios).join("|")}>` }, 2);
-} else {
-  within(run(), `scenario ${scenario}`, 4 * TIMEOUT)
-    .then((observed) => finish({ ok: true, scenario, transports, ...observed }, 0))
-    .catch((err) => finish({ ok: false, scenario, transports, error: String(err?.stack ?? err) }, 1));
-}
+runScenario(scenarios, "recovery.mjs");

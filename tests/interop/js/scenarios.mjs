@@ -8,22 +8,7 @@
 // Binary data in the output is written as {"$hex": "..."} so the Python side can compare it.
 
 import { io } from "socket.io-client";
-
-const TIMEOUT = 10_000;
-
-const [url, transportList = "", scenario] = process.argv.slice(2);
-const transports = transportList.split(",").filter(Boolean);
-const opened = [];
-
-function finish(result, code) {
-  process.exitCode = code;
-  process.stdout.write(JSON.stringify(result) + "\n");
-  // Close cleanly and let Node exit once the last packets (e.g. a polling POST carrying the
-  // DISCONNECT) are out, so the server sees the disconnects rather than ping timeouts later;
-  // the unref'd timer only cuts short a client that would not let go.
-  for (const socket of opened) socket.disconnect();
-  setTimeout(() => process.exit(code), 3000).unref();
-}
+import { TIMEOUT, finish, opened, runScenario, transports, url, within } from "./scenario_run.mjs";
 
 /** JSON-safe copy: Buffers / typed arrays / ArrayBuffers become {"$hex": ...}. */
 function plain(value) {
@@ -37,15 +22,6 @@ function plain(value) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   }
   return value === undefined ? null : value;
-}
-
-/** A promise that rejects after `ms` with a message naming what was awaited. */
-function within(promise, what, ms = TIMEOUT) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Records every event a socket receives, in order; next(event) waits for the next one. */
@@ -311,12 +287,4 @@ const scenarios = {
   },
 };
 
-const run = Object.hasOwn(scenarios, scenario ?? "") ? scenarios[scenario] : undefined;
-if (!url || !transports.length || !run) {
-  const names = Object.keys(scenarios).join("|");
-  finish({ ok: false, error: `usage: node scenarios.mjs <url> <transports> <${names}>` }, 2);
-} else {
-  within(run(), `scenario ${scenario}`, 4 * TIMEOUT)
-    .then((observed) => finish({ ok: true, scenario, transports, ...observed }, 0))
-    .catch((err) => finish({ ok: false, scenario, transports, error: String(err?.stack ?? err) }, 1));
-}
+runScenario(scenarios, "scenarios.mjs", true);

@@ -9,18 +9,7 @@
 
 import ioV2 from "socket.io-client-v2";
 import { io as ioV4 } from "socket.io-client";
-
-const TIMEOUT = 10_000;
-const [url, transportList = "", scenario] = process.argv.slice(2);
-const transports = transportList.split(",").filter(Boolean);
-const opened = [];
-
-function finish(result, code) {
-  process.exitCode = code;
-  process.stdout.write(JSON.stringify(result) + "\n");
-  for (const socket of opened) socket.disconnect();
-  setTimeout(() => process.exit(code), 3000).unref();
-}
+import { finish, opened, scenario, transports, url, within } from "./scenario_run.mjs";
 
 function plain(value) {
   if (value instanceof ArrayBuffer) return { $hex: Buffer.from(value).toString("hex") };
@@ -32,14 +21,6 @@ function plain(value) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   }
   return value === undefined ? null : value;
-}
-
-function within(promise, what, ms = TIMEOUT) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const once = (emitter, event) => within(new Promise((resolve) => emitter.once(event, (...a) => resolve(a))),
