@@ -5,8 +5,9 @@ Configured by environment variables, so several real server processes can share 
 uses its own, so tests sharing a Redis never hear each other) and
 ``WSGI_SIO_REDIS_RETRY_MAX`` (longest pause between reconnection attempts, seconds).
 
-Every server-side feature is reachable from a client event, so the tests need no access to
-the server process: they ask it to emit, join, list or report, and check what arrives.
+Every server-side feature is reachable from a client event (tests/apps/cluster_namespace.py),
+so the tests need no access to the server process: they ask it to emit, join, list or report,
+and check what arrives.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 
 import wsgi_sio
+from tests.apps.cluster_namespace import cluster_namespace, serve
 
 manager = wsgi_sio.RedisManager(os.environ["WSGI_SIO_REDIS_URL"],
                                 key=os.environ.get("WSGI_SIO_REDIS_KEY", "socket.io"),
@@ -22,72 +24,6 @@ manager = wsgi_sio.RedisManager(os.environ["WSGI_SIO_REDIS_URL"],
 sio = wsgi_sio.Server(cors_allowed_origins="*", ping_interval=5, ping_timeout=5, manager=manager)
 
 
-class Cluster(wsgi_sio.Namespace):
-    def on_ready(self):
-        """Waits until this process listens on Redis; answers its uid and counters."""
-        return {"ready": manager.wait_ready(10), "uid": manager.uid, "sid": self.sid}
-
-    def on_stats(self):
-        return manager.stats()
-
-    def on_join(self, room):
-        self.join(room)
-        return sorted(self.rooms - {self.sid})
-
-    def on_to(self, target, event, *args):
-        """``target``: a sid, a room or a list of rooms, anywhere in the cluster."""
-        self.server.emit(event, *args, to=target, namespace=self.namespace)
-        return True
-
-    def on_to_except(self, rooms, skip, event, *args):
-        self.server.emit(event, *args, to=rooms, skip_sid=skip, namespace=self.namespace)
-        return True
-
-    def on_others(self, room, event, *args):
-        self.to(room).emit(event, *args)
-        return True
-
-    def on_broadcast(self, event, *args):
-        self.server.emit(event, *args, namespace=self.namespace)
-        return True
-
-    def on_enter(self, sid, room):
-        self.server.enter_room(sid, room, namespace=self.namespace)
-        return True
-
-    def on_exit(self, sid, room):
-        self.server.leave_room(sid, room, namespace=self.namespace)
-        return True
-
-    def on_kick(self, sid):
-        self.server.disconnect(sid, namespace=self.namespace)
-        return True
-
-    def on_close_room(self, room):
-        self.server.close_room(room, namespace=self.namespace)
-        return True
-
-    def on_list(self, room=None):
-        return sorted([sid, sorted(rooms)] for sid, rooms in manager.list_sockets(self.namespace, room))
-
-    def on_all_rooms(self):
-        return sorted(manager.all_rooms(self.namespace))
-
-    def on_server_side(self, event, *args):
-        manager.server_side_emit(event, *args, namespace=self.namespace)
-        return True
-
-
-sio.register_namespace(Cluster, "/")
-sio.register_namespace(Cluster, "/chat")
-
-
-@manager.on_server_event("relay")
-def relay(*args):
-    """A server-side event from another server: tell this process's clients, answer the ack."""
-    for socket in manager.members("/"):  # this process's clients only
-        socket.emit("relayed", *args)
-    return {"relayed_by": manager.uid}
-
+serve(sio, manager, cluster_namespace(manager, ready_timeout=10))
 
 application = sio

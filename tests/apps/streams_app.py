@@ -6,7 +6,7 @@ prefix: each test uses its own, so tests sharing a Redis never hear each other) 
 ``WSGI_SIO_REDIS_RETRY_MAX`` (longest pause between reconnection attempts, seconds);
 ``WSGI_SIO_RECOVERY=1`` turns connection state recovery on.
 
-Every server-side feature is reachable from a client event (as in tests/apps/redis_app.py),
+Every server-side feature is reachable from a client event (tests/apps/cluster_namespace.py),
 so the tests need no access to the server process.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 import wsgi_sio
+from tests.apps.cluster_namespace import cluster_namespace, serve
 
 key = os.environ.get("WSGI_SIO_REDIS_KEY", "socket.io")
 manager = wsgi_sio.RedisStreamsManager(
@@ -26,60 +27,8 @@ sio = wsgi_sio.Server(cors_allowed_origins="*", ping_interval=5, ping_timeout=5,
                       connection_state_recovery=recovery)
 
 
-class Cluster(wsgi_sio.Namespace):
-    def on_ready(self):
-        """Waits until this process listens on Redis; answers its uid and counters."""
-        return {"ready": manager.wait_ready(15), "uid": manager.uid, "sid": self.sid}
-
-    def on_stats(self):
-        return manager.stats()
-
-    def on_join(self, room):
-        self.join(room)
-        return sorted(self.rooms - {self.sid})
-
-    def on_to(self, target, event, *args):
-        """``target``: a sid, a room or a list of rooms, anywhere in the cluster."""
-        self.server.emit(event, *args, to=target, namespace=self.namespace)
-        return True
-
-    def on_to_except(self, rooms, skip, event, *args):
-        self.server.emit(event, *args, to=rooms, skip_sid=skip, namespace=self.namespace)
-        return True
-
-    def on_others(self, room, event, *args):
-        self.to(room).emit(event, *args)
-        return True
-
-    def on_broadcast(self, event, *args):
-        self.server.emit(event, *args, namespace=self.namespace)
-        return True
-
-    def on_enter(self, sid, room):
-        self.server.enter_room(sid, room, namespace=self.namespace)
-        return True
-
-    def on_exit(self, sid, room):
-        self.server.leave_room(sid, room, namespace=self.namespace)
-        return True
-
-    def on_kick(self, sid):
-        self.server.disconnect(sid, namespace=self.namespace)
-        return True
-
-    def on_close_room(self, room):
-        self.server.close_room(room, namespace=self.namespace)
-        return True
-
-    def on_list(self, room=None):
-        return sorted([sid, sorted(rooms)] for sid, rooms in manager.list_sockets(self.namespace, room))
-
-    def on_all_rooms(self):
-        return sorted(manager.all_rooms(self.namespace))
-
-    def on_server_side(self, event, *args):
-        manager.server_side_emit(event, *args, namespace=self.namespace)
-        return True
+class Cluster(cluster_namespace(manager, ready_timeout=15)):
+    """The events of tests/apps/cluster_namespace.py, and the Streams manager's own."""
 
     def on_server_side_ack(self, event, *args):
         return manager.server_side_emit_with_ack(event, *args, namespace=self.namespace)
@@ -105,16 +54,6 @@ class Cluster(wsgi_sio.Namespace):
         return True
 
 
-sio.register_namespace(Cluster, "/")
-sio.register_namespace(Cluster, "/chat")
-
-
-@manager.on_server_event("relay")
-def relay(*args):
-    """A server-side event from another server: tell this process's clients, answer the ack."""
-    for socket in manager.members("/"):  # this process's clients only
-        socket.emit("relayed", *args)
-    return {"relayed_by": manager.uid}
-
+serve(sio, manager, Cluster)
 
 application = sio
