@@ -2,6 +2,7 @@
 
 import queue
 import threading
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connections
@@ -14,6 +15,20 @@ from wsgi_sio.django import namespace, on
 #: what handlers saw, for the tests to wait on
 seen: "queue.Queue[tuple]" = queue.Queue()
 
+#: (namespace, sid) -> set once that socket has left, with why (see ``wait_gone``)
+_gone: dict[tuple[str, str], tuple[Any, list[str]]] = {}
+
+
+def _gone_entry(socket: wsgi_sio.Namespace, namespace: str, sid: str) -> tuple[Any, list[str]]:
+    return _gone.setdefault((namespace, sid), (socket.server.runtime.event(), []))
+
+
+def left(socket: wsgi_sio.Namespace, reason: str) -> None:
+    """Called by ``on_disconnect``: wakes whoever waits for this socket to be gone."""
+    event, reasons = _gone_entry(socket, socket.namespace, socket.sid)
+    reasons.append(reason)
+    event.set()
+
 
 @namespace("/private")
 class Private(DjangoNamespace):
@@ -22,6 +37,9 @@ class Private(DjangoNamespace):
         if not self.user.is_authenticated:
             raise wsgi_sio.ConnectionRefused("log in first", {"login": "/accounts/login/"})
         self.join("members")
+
+    def on_disconnect(self, reason):
+        left(self, reason)
 
     def on_whoami(self):
         request = self.request
@@ -43,9 +61,36 @@ class Private(DjangoNamespace):
         return count
 
 
+@namespace("/open")
+class Open(DjangoNamespace):
+    """Anyone may connect; says whom its handshake's session shows."""
+
+    def on_connect(self, auth):
+        self.emit("welcome", self.user.get_username())
+
+    def on_disconnect(self, reason):
+        left(self, reason)
+
+    def on_whoami(self):
+        return {"sid": self.sid, "user": self.user.get_username(),
+                "authenticated": self.user.is_authenticated, "recovered": self.recovered}
+
+
 @on("ping", namespace="/")
 def ping(socket, *args):
     return ["pong", *args]
+
+
+@on("wait_gone", namespace="/")
+def wait_gone(socket, namespace, sid):
+    """Why the socket ``sid`` of ``namespace`` left, once it has (None after 10 s): a live
+    client that dropped its transport asks before it reconnects, so that the server has
+    already kept the session it is to recover (tests/django/test_recovery_live.py)."""
+    event, reasons = _gone_entry(socket, namespace, sid)
+    if not event.wait(10):
+        return None
+    del _gone[(namespace, sid)]
+    return reasons[-1]
 
 
 @Namespace("/old")
