@@ -165,9 +165,7 @@ class EngineSocket:
             queued = session.queue(packets)
         if not queued:
             if session.state is states.CLOSED:
-                if session.close_reason == states.SLOW_CONSUMER and not self.closed:
-                    log.warning("closing Engine.IO session %s: slow consumer (%d packets unsent, "
-                                "%d bytes)", self.sid, len(session.outgoing), session.queued_bytes)
+                self._log_slow_queue()
                 self._on_closed()
             return False
         # ``flush()``, inline: a method call per recipient is measurable on a broadcast
@@ -178,6 +176,14 @@ class EngineSocket:
         elif self._poll_waiting:
             self._poll_event.set()
         return True
+
+    def _log_slow_queue(self) -> None:
+        """Say why a session whose queue just overflowed is closed (a message, or the
+        heartbeat's ping, found it full)."""
+        session = self.session
+        if session.close_reason == states.SLOW_CONSUMER and not self.closed:
+            log.warning("closing Engine.IO session %s: slow consumer (%d packets unsent, "
+                        "%d bytes)", self.sid, len(session.outgoing), session.queued_bytes)
 
     def ready_to_write(self) -> bool:
         """Whether packets queued now leave at once: a WebSocket with nothing unsent, or a
@@ -456,6 +462,7 @@ class EngineSocket:
             closed = self.session.state is states.CLOSED
             queued = len(self.session.outgoing) > before
         if closed:
+            self._log_slow_queue()
             self._on_closed()
             return
         if queued:
