@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .protocol.routing import MAX_HOST_LENGTH, Route, new_tag, valid_host
+from .protocol.routing import MAX_HOST_LENGTH, Route, compose_sid, new_tag, valid_host
 
 
 class Waitable(Protocol):
@@ -66,6 +66,7 @@ class Handoff(enum.Enum):
 
 
 _tag: str | None = None
+_sid_prefix: str | None = None
 
 
 def worker_tag() -> str:
@@ -81,8 +82,9 @@ def worker_tag() -> str:
 
 
 def _forget_tag() -> None:
-    global _tag
+    global _tag, _sid_prefix
     _tag = None
+    _sid_prefix = None
 
 
 os.register_at_fork(after_in_child=_forget_tag)
@@ -97,6 +99,16 @@ if HOST_ID is not None and not valid_host(HOST_ID):
 def own_route() -> Route:
     """The route that this process's sids carry."""
     return Route(HOST_ID, worker_tag())
+
+
+
+def sid_prefix() -> str:
+    """What every sid this process makes starts with (its route, then the dot before the
+    token): composed once, as a handshake needs it every time."""
+    global _sid_prefix
+    if _sid_prefix is None:
+        _sid_prefix = compose_sid(own_route(), "")
+    return _sid_prefix
 
 
 _handler_sink = threading.local()

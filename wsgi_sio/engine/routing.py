@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
 from .. import runtime as runtime_mod
-from ..protocol.routing import RELAY_HEADER, compose_sid, parse_sid, sign_relay, verify_relay
+from ..protocol.routing import RELAY_HEADER, new_token, parse_sid, sign_relay, verify_relay
 from . import http
 from .http import UNKNOWN_SID
 
@@ -86,7 +86,7 @@ class Router:
                 if address is not None:
                     self.directory.announce(runtime_mod.worker_tag(),
                                             Peer(address, runtime.locality(environ)))
-        return compose_sid(runtime_mod.own_route())
+        return runtime_mod.sid_prefix() + new_token()
 
     def _own_address(self, listening: tuple[str, int] | None) -> tuple[str, int] | None:
         host, port = listening if listening is not None else ("", 0)
